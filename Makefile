@@ -7,6 +7,8 @@ ANVIL_BIN := $(CURDIR)/node_modules/@foundry-rs/anvil-linux-amd64/bin
 # Every ape call sees the venv (pip-installed vyper 0.4.3) and anvil on PATH.
 export PATH := $(BIN):$(ANVIL_BIN):$(PATH)
 export PYTHONDONTWRITEBYTECODE := 1
+# pydantic-settings 2.16 warns about a field of ape-vyper's config at import; harmless.
+export PYTHONWARNINGS := ignore::UserWarning:pydantic_settings.sources.utils
 
 .PHONY: setup demo test test-fast bench clean check-python check-node
 
@@ -40,8 +42,9 @@ demo: setup
 test: setup
 	$(BIN)/ape test tests -p no:cacheprovider
 
+# Gas and speed benchmarks; each rewrites its own section of benchmarks/RESULTS.md.
 bench: setup
-	$(BIN)/ape run gas_vault_bench
+	$(BIN)/python benchmarks/gas_vault.py
 
 clean:
 	rm -rf .build .pytest_cache .hypothesis

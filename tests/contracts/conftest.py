@@ -1,0 +1,50 @@
+"""Vault fixtures: a vault over the 6-decimal test stablecoin, and a funded depositor."""
+import pytest
+
+from tests.conftest import USD
+
+DEPOSIT_CAP = 10_000_000 * USD
+
+
+@pytest.fixture(scope="session")
+def book(project, owner):
+    """Stand-in option book with a settable liability and stress margin."""
+    return project.MockOptionBook.deploy(sender=owner)
+
+
+@pytest.fixture(scope="session")
+def deploy_vault(project, owner, keeper, guardian, usdc):
+    """Factory: a fresh Vault over the 6-decimal stablecoin."""
+
+    def _deploy(asset=None, cap=DEPOSIT_CAP):
+        return project.Vault.deploy(
+            asset or usdc, "Ballast ETH Options USDC", "bUSDC", keeper, guardian, cap, sender=owner
+        )
+
+    return _deploy
+
+
+@pytest.fixture(scope="session")
+def vault(deploy_vault):
+    """A vault with no option book: NAV is its tracked cash."""
+    return deploy_vault()
+
+
+@pytest.fixture(scope="session")
+def booked_vault(deploy_vault, book, owner):
+    """A second vault wired to the stand-in book, so tests can move NAV."""
+    v = deploy_vault()
+    v.set_option_book(book, sender=owner)
+    return v
+
+
+@pytest.fixture(scope="session")
+def fund(usdc, vault, booked_vault):
+    """fund(actor, amount): mint the stablecoin to `actor` and approve both vaults."""
+
+    def _fund(actor, amount):
+        usdc.mint(actor, amount, sender=actor)
+        usdc.approve(vault, 2**256 - 1, sender=actor)
+        usdc.approve(booked_vault, 2**256 - 1, sender=actor)
+
+    return _fund
