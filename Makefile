@@ -16,7 +16,7 @@ setup: $(VENV)/.installed node_modules/.installed
 
 check-python:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "error: '$(PY)' not found. Install Python 3.11 (or run: make PY=/path/to/python3.11 ...)." >&2; exit 1; }
-	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || { echo "error: '$(PY)' is Python $$($(PY) -c 'import platform; print(platform.python_version())'); Ballast needs Python 3.11 (make PY=/path/to/python3.11 ...)." >&2; exit 1; }
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || { echo "error: '$(PY)' is not Python 3.11; Ballast needs Python 3.11 (make PY=/path/to/python3.11 ...)." >&2; exit 1; }
 	@$(PY) -c 'import venv, ensurepip' 2>/dev/null || { echo "error: '$(PY)' lacks venv/ensurepip (Debian: apt-get install python3.11-venv)." >&2; exit 1; }
 
 check-node:
