@@ -45,6 +45,7 @@ test: setup
 # Gas and speed benchmarks; each rewrites its own section of benchmarks/RESULTS.md.
 bench: setup
 	$(BIN)/python benchmarks/gas_vault.py
+	$(BIN)/python benchmarks/gas_black_scholes.py
 
 clean:
 	rm -rf .build .pytest_cache .hypothesis
