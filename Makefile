@@ -46,6 +46,7 @@ test: setup
 bench: setup
 	$(BIN)/python benchmarks/gas_vault.py
 	$(BIN)/python benchmarks/gas_black_scholes.py
+	$(BIN)/python benchmarks/gas_book.py
 
 clean:
 	rm -rf .build .pytest_cache .hypothesis

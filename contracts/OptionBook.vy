@@ -32,6 +32,7 @@ interface IVault:
     def owner() -> address: view
     def keeper() -> address: view
     def asset() -> address: view
+    def totalAssets() -> uint256: view
 
 
 interface IERC20Detailed:
@@ -66,6 +67,18 @@ event ParameterSet:
 event RateSet:
     rate: int256
 
+event MarketSet:
+    market: indexed(address)
+
+event SaleRecorded:
+    series_id: indexed(uint256)
+    size: uint256
+    open_interest: uint256
+
+event SeriesClosed:
+    series_id: indexed(uint256)
+    open_interest: uint256
+
 
 # ---------------------------------------------------------------- types
 
@@ -90,6 +103,7 @@ struct Mark:
 
 MAX_LIVE: constant(uint256) = 16
 WAD: constant(uint256) = 10**18
+WAD_I: constant(int256) = 10**18
 MIN_VOL: public(constant(uint256)) = 5 * 10**16       # 5 %
 MAX_VOL: public(constant(uint256)) = 3 * 10**18       # 300 %
 MIN_MARK_AGE: constant(uint256) = 300                 # 5 min
@@ -102,6 +116,14 @@ MAX_HEARTBEAT: constant(uint256) = 86_400
 MAX_STRIKE_BAND: constant(uint256) = 9 * 10**17       # strikes within +-90 % of spot
 MAX_HORIZON: constant(uint256) = 365 * 86_400         # 1 year
 MIN_TIME_TO_EXPIRY: constant(uint256) = 3_600         # a new series lives >= 1 h
+MAX_UTILISATION: constant(uint256) = 9 * 10**17      # stress margin <= 90 % of NAV at most
+MAX_VEGA_RATIO: constant(uint256) = 10**18            # |vega per 1.00 vol| <= NAV at most
+MAX_GAMMA_RATIO: constant(uint256) = 2 * 10**17       # |cash gamma per 1 % move| <= 20 % of NAV at most
+# Spot shocks of the stress grid, 1e18 = 100 %: -50 % .. +100 %.
+SHOCKS: constant(int256[13]) = [
+    -5 * 10**17, -35 * 10**16, -2 * 10**17, -10**17, -5 * 10**16, 0,
+    5 * 10**16, 10**17, 2 * 10**17, 35 * 10**16, 5 * 10**17, 75 * 10**16, 10**18,
+]
 MIN_RATE: constant(int256) = -5 * 10**16
 MAX_RATE: constant(int256) = 2 * 10**17
 
@@ -127,8 +149,14 @@ series: public(HashMap[uint256, Series])
 series_count: public(uint256)
 live_series: public(DynArray[uint256, MAX_LIVE])
 marks: public(HashMap[uint256, Mark])
-# Open short interest per series, in wad of underlying (sales arrive with the book's buy()).
+# Open short interest per series, in wad of underlying, recorded by the market.
 open_interest: public(HashMap[uint256, uint256])
+
+# The option market (sales and settlement). Set once by the owner.
+market: public(address)
+max_utilisation: public(uint256)
+max_vega_ratio: public(uint256)
+max_gamma_ratio: public(uint256)
 
 
 @deploy
@@ -147,6 +175,9 @@ def __init__(vault_: address, feed_: address):
     self.strike_band = 5 * 10**17
     self.max_horizon = 90 * 86_400
     self.risk_free_rate = 0
+    self.max_utilisation = 5 * 10**17    # 50 %
+    self.max_vega_ratio = 25 * 10**16    # 25 % of NAV per 1.00 vol
+    self.max_gamma_ratio = 5 * 10**16    # 5 % of NAV per 1 % move
 
 
 # ---------------------------------------------------------------- roles
@@ -302,11 +333,12 @@ def update_marks():
 @view
 @external
 @reentrant
-def check_marks():
+def check_marks() -> bool:
     """
-    @notice Reverts with the reason when the cache may not be used.
+    @notice Reverts with the reason when the cache may not be used; else True.
     """
     self._check_marks()
+    return True
 
 
 @view
@@ -342,12 +374,13 @@ def liability() -> uint256:
 @reentrant
 def stress_margin() -> uint256:
     """
-    @notice Collateral locked against open options, in asset units. Reverts
-            while the cache is stale or drifted. (The spot-shock grid arrives
-            with sales; with no open interest it is 0.)
+    @notice Collateral locked against open options, in asset units, rounded
+            up: the worst payoff of the book over the spot-shock grid.
+            Reverts while the cache is stale or drifted.
     """
     self._check_marks()
-    return 0
+    loss: uint256 = self._stress_loss()
+    return (loss + ASSET_SCALE - 1) // ASSET_SCALE
 
 
 @view
@@ -358,6 +391,193 @@ def live_count() -> uint256:
 
 
 # ---------------------------------------------------------------- parameters
+
+@internal
+@view
+def _payoff(s: Series, spot: uint256) -> uint256:
+    if s.is_call:
+        if spot > s.strike:
+            return spot - s.strike
+        return 0
+    if s.strike > spot:
+        return s.strike - spot
+    return 0
+
+
+@internal
+@view
+def _stress_loss() -> uint256:
+    """
+    @dev Worst payoff of the whole short book over the spot-shock grid around
+         the feed's latest spot, in wad USD. From payoffs only: piecewise
+         linear, cheap and trustless. The hedge term (what the hedge gains in
+         each shock) joins when the vault holds a hedge.
+    """
+    n: uint256 = len(self.live_series)
+    if n == 0:
+        return 0
+    spot: uint256 = 0
+    _: uint256 = 0
+    spot, _ = oracle._latest(feed, FEED_DECIMALS)
+    ss: DynArray[Series, MAX_LIVE] = []
+    ois: DynArray[uint256, MAX_LIVE] = []
+    for sid: uint256 in self.live_series:
+        ss.append(self.series[sid])
+        ois.append(self.open_interest[sid])
+    worst: uint256 = 0
+    for shock: int256 in SHOCKS:
+        shocked: uint256 = convert(convert(spot, int256) * (WAD_I + shock) // WAD_I, uint256)
+        loss: uint256 = 0
+        for i: uint256 in range(n, bound=MAX_LIVE):
+            if ois[i] != 0:
+                loss += ois[i] * self._payoff(ss[i], shocked) // WAD
+        worst = max(worst, loss)
+    return worst
+
+
+@internal
+@view
+def _net_greeks() -> (uint256, uint256):
+    """
+    @dev (|net vega| per 1.00 vol, |net cash gamma| per 1 % spot move) of the
+         short book, in wad USD, from the marks cache.
+    """
+    vega: uint256 = 0
+    gamma: uint256 = 0
+    for sid: uint256 in self.live_series:
+        oi: uint256 = self.open_interest[sid]
+        if oi == 0:
+            continue
+        m: Mark = self.marks[sid]
+        vega += oi * m.vega // WAD
+        gamma += oi * m.gamma // WAD * m.spot // WAD * m.spot // WAD // 100
+    return vega, gamma
+
+
+@view
+@external
+@reentrant
+def net_greeks() -> (uint256, uint256):
+    """
+    @notice (|net vega| per 1.00 vol, |net cash gamma| per 1 % move), wad USD.
+    """
+    return self._net_greeks()
+
+
+@view
+@external
+@reentrant
+def net_delta() -> int256:
+    """
+    @notice Net delta of the short book in wad of underlying (negative of
+            the buyers' delta), from the marks cache.
+    """
+    total: int256 = 0
+    for sid: uint256 in self.live_series:
+        total -= convert(self.open_interest[sid], int256) * self.marks[sid].delta // WAD_I
+    return total
+
+
+@view
+@external
+@reentrant
+def check_sale_limits() -> bool:
+    """
+    @notice Reverts naming the limit the book now breaks: stress margin over
+            NAV x max_utilisation, net vega or net gamma over their caps.
+    """
+    self._check_marks()
+    nav: uint256 = staticcall IVault(vault).totalAssets() * ASSET_SCALE
+    assert self._stress_loss() * WAD <= nav * self.max_utilisation, "book: stress margin above max_utilisation"
+    vega: uint256 = 0
+    gamma: uint256 = 0
+    vega, gamma = self._net_greeks()
+    assert vega * WAD <= nav * self.max_vega_ratio, "book: net vega above cap"
+    assert gamma * WAD <= nav * self.max_gamma_ratio, "book: net gamma above cap"
+    return True
+
+
+@view
+@external
+@reentrant
+def is_open(sid: uint256) -> bool:
+    """
+    @notice True while the series is live and not yet expired.
+    """
+    return sid in self.live_series and block.timestamp < self.series[sid].expiry
+
+
+@internal
+@view
+def _only_market():
+    assert msg.sender == self.market, "book: caller is not the market"
+
+
+@external
+def record_sale(sid: uint256, size: uint256):
+    """
+    @notice Market only: add `size` (wad of underlying) of short interest.
+    """
+    self._only_market()
+    assert sid in self.live_series, "book: unknown series"
+    assert block.timestamp < self.series[sid].expiry, "book: series expired"
+    oi: uint256 = self.open_interest[sid] + size
+    self.open_interest[sid] = oi
+    log SaleRecorded(series_id=sid, size=size, open_interest=oi)
+
+
+@external
+def close_series(sid: uint256) -> uint256:
+    """
+    @notice Market only, at settlement: drop an expired series from the live
+            set (its liability moves to the vault's claims reserve) and return
+            its open interest.
+    """
+    self._only_market()
+    assert block.timestamp >= self.series[sid].expiry, "book: series not expired"
+    n: uint256 = len(self.live_series)
+    found: bool = False
+    for i: uint256 in range(n, bound=MAX_LIVE):
+        if self.live_series[i] == sid:
+            self.live_series[i] = self.live_series[n - 1]
+            found = True
+            break
+    assert found, "book: unknown series"
+    self.live_series.pop()
+    oi: uint256 = self.open_interest[sid]
+    log SeriesClosed(series_id=sid, open_interest=oi)
+    return oi
+
+
+@external
+def set_market(market_: address):
+    """
+    @notice Owner: connect the option market. Once only.
+    """
+    self._only_owner()
+    assert self.market == empty(address), "book: market already set"
+    assert market_.is_contract, "book: market not a contract"
+    self.market = market_
+    log MarketSet(market=market_)
+
+
+@external
+def set_risk_limits(max_utilisation_: uint256, max_vega_ratio_: uint256, max_gamma_ratio_: uint256):
+    """
+    @notice Owner: stress margin as a fraction of NAV, |vega per 1.00 vol| and
+            |cash gamma per 1 % move| as fractions of NAV (wad), within bounds.
+    """
+    self._only_owner()
+    assert max_utilisation_ != 0 and max_utilisation_ <= MAX_UTILISATION, "book: max_utilisation out of bounds"
+    assert max_vega_ratio_ != 0 and max_vega_ratio_ <= MAX_VEGA_RATIO, "book: max_vega_ratio out of bounds"
+    assert max_gamma_ratio_ != 0 and max_gamma_ratio_ <= MAX_GAMMA_RATIO, "book: max_gamma_ratio out of bounds"
+    self.max_utilisation = max_utilisation_
+    self.max_vega_ratio = max_vega_ratio_
+    self.max_gamma_ratio = max_gamma_ratio_
+    log ParameterSet(name="max_utilisation", value=max_utilisation_)
+    log ParameterSet(name="max_vega_ratio", value=max_vega_ratio_)
+    log ParameterSet(name="max_gamma_ratio", value=max_gamma_ratio_)
+
 
 @external
 def set_marks_limits(max_mark_age_: uint256, max_spot_drift_: uint256, max_vol_rate_: uint256):

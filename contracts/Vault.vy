@@ -74,6 +74,20 @@ event DepositCapSet:
 event OptionBookSet:
     book: indexed(address)
 
+event OptionMarketSet:
+    market: indexed(address)
+
+event PremiumCollected:
+    buyer: indexed(address)
+    amount: uint256
+
+event PayoutReserved:
+    amount: uint256
+
+event ClaimPaid:
+    holder: indexed(address)
+    amount: uint256
+
 event Paused:
     account: indexed(address)
 
@@ -112,6 +126,13 @@ is_shutdown: public(bool)
 # The option book that reports the short book's liability (mark, never below
 # intrinsic) and its stress margin. Set once by the owner; empty = no book.
 option_book: public(address)
+
+# The option market: collects premiums into this vault, reserves settled
+# payoffs and pays claims. Set once by the owner.
+option_market: public(address)
+
+# Settled payoffs not yet claimed, in asset units: held here, never NAV.
+total_reserved: public(uint256)
 
 # Tracked idle cash in asset units. Only deposits, withdrawals and (later)
 # premiums, settlements and hedges change it; a direct transfer does not.
@@ -419,6 +440,53 @@ def redeem(shares: uint256, receiver: address = msg.sender, owner: address = msg
     return assets
 
 
+# ---------------------------------------------------------------- option market hooks
+
+@internal
+def _only_market():
+    assert msg.sender == self.option_market, "vault: caller is not the option market"
+
+
+@external
+def collect_premium(buyer: address, amount: uint256):
+    """
+    @notice Market only: pull an option premium from `buyer` (who approved
+            this vault) into tracked cash. Refused while paused or shut down.
+    """
+    self._only_market()
+    assert not self.is_shutdown, "vault: shut down"
+    assert not self.paused, "vault: paused"
+    before: uint256 = staticcall IERC20(asset).balanceOf(self)
+    assert extcall IERC20(asset).transferFrom(buyer, self, amount, default_return_value=True), "vault: transferFrom failed"
+    assert staticcall IERC20(asset).balanceOf(self) - before == amount, "vault: asset took a fee"
+    self.total_idle += amount
+    log PremiumCollected(buyer=buyer, amount=amount)
+
+
+@external
+def reserve_payout(amount: uint256):
+    """
+    @notice Market only: move a settled series' total payoff from cash to
+            the claims reserve (out of NAV).
+    """
+    self._only_market()
+    assert amount <= self.total_idle, "vault: not enough cash to reserve payout"
+    self.total_idle -= amount
+    self.total_reserved += amount
+    log PayoutReserved(amount=amount)
+
+
+@external
+def pay_claim(holder: address, amount: uint256):
+    """
+    @notice Market only: pay a holder's settled payoff from the reserve.
+    """
+    self._only_market()
+    self.total_reserved -= amount
+    assert extcall IERC20(asset).transfer(holder, amount, default_return_value=True), "vault: transfer failed"
+    log ClaimPaid(holder=holder, amount=amount)
+
+
 # ---------------------------------------------------------------- share token (ERC-20)
 
 @external
@@ -500,6 +568,18 @@ def set_option_book(book: address):
     assert book.is_contract, "vault: option book not a contract"
     self.option_book = book
     log OptionBookSet(book=book)
+
+
+@external
+def set_option_market(market: address):
+    """
+    @notice Connect the option market. Once only.
+    """
+    self._only_owner()
+    assert self.option_market == empty(address), "vault: option market already set"
+    assert market.is_contract, "vault: option market not a contract"
+    self.option_market = market
+    log OptionMarketSet(market=market)
 
 
 @external

@@ -11,6 +11,7 @@
 interface AggregatorV3:
     def decimals() -> uint8: view
     def latestRoundData() -> (uint80, int256, uint256, uint256, uint80): view
+    def getRoundData(round_id: uint80) -> (uint80, int256, uint256, uint256, uint80): view
 
 
 MAX_FEED_DECIMALS: constant(uint8) = 36
@@ -71,3 +72,30 @@ def _fresh(feed: address, feed_decimals: uint8, heartbeat: uint256) -> uint256:
     price, updated_at = self._latest(feed, feed_decimals)
     assert block.timestamp - updated_at <= heartbeat, "oracle: stale"
     return price
+
+
+@view
+@internal
+def _first_after(feed: address, feed_decimals: uint8, round_id: uint80, t: uint256) -> uint256:
+    """
+    @dev Price in 1e18 of round `round_id`, which must be the first round
+         updated at or after time `t`: its `updatedAt >= t` and the previous
+         round's `updatedAt < t`. Deterministic, so nobody can pick a better
+         round. Assumes sequential round ids (one aggregator phase).
+    """
+    latest: uint80 = 0
+    a: int256 = 0
+    b: uint256 = 0
+    c: uint256 = 0
+    d: uint80 = 0
+    latest, a, b, c, d = staticcall AggregatorV3(feed).latestRoundData()
+    assert round_id != 0 and round_id <= latest, "oracle: no such round yet"
+    answer: int256 = 0
+    updated_at: uint256 = 0
+    d, answer, b, updated_at, d = staticcall AggregatorV3(feed).getRoundData(round_id)
+    assert updated_at >= t, "oracle: round is before the time"
+    if round_id > 1:
+        prev_updated: uint256 = 0
+        d, a, b, prev_updated, d = staticcall AggregatorV3(feed).getRoundData(round_id - 1)
+        assert prev_updated < t, "oracle: not the first round after the time"
+    return self._to_wad(answer, feed_decimals)

@@ -48,3 +48,32 @@ def fund(usdc, vault, booked_vault):
         usdc.approve(booked_vault, 2**256 - 1, sender=actor)
 
     return _fund
+
+
+class System:
+    """A wired Ballast deployment: vault (money), option book (series, marks, risk), market."""
+
+    def __init__(self, **parts):
+        self.__dict__.update(parts)
+
+
+@pytest.fixture(scope="session")
+def deploy_system(project, owner, keeper, guardian, usdc):
+    """Factory: vault + book + market on `feed` (default: a fresh 8-decimal ETH/USD at 3,000)."""
+
+    def _deploy(feed=None, cap=DEPOSIT_CAP):
+        feed = feed or project.MockAggregator.deploy(8, 3_000 * 10**8, "ETH / USD", sender=owner)
+        vault = project.Vault.deploy(usdc, "Ballast ETH Options USDC", "bUSDC", keeper, guardian, cap, sender=owner)
+        book = project.OptionBook.deploy(vault, feed, sender=owner)
+        market = project.OptionMarket.deploy(vault, book, feed, sender=owner)
+        vault.set_option_book(book, sender=owner)
+        vault.set_option_market(market, sender=owner)
+        book.set_market(market, sender=owner)
+        return System(vault=vault, book=book, market=market, feed=feed, usdc=usdc)
+
+    return _deploy
+
+
+@pytest.fixture(scope="session")
+def system(deploy_system):
+    return deploy_system()

@@ -2,7 +2,7 @@
 import pytest
 
 EIP170 = 24_576
-DEPLOYABLE = ["Vault", "OptionBook"]
+DEPLOYABLE = ["Vault", "OptionBook", "OptionMarket"]
 
 
 @pytest.mark.parametrize("name", DEPLOYABLE)

@@ -17,6 +17,10 @@ MATRIX = {
     "set_option_book": (lambda a: [a["book"]], {"owner"}, OWNER_ONLY),
     "transfer_ownership": (lambda a: [a["stranger"]], {"owner"}, OWNER_ONLY),
     "accept_ownership": (lambda a: [], set(), "vault: caller is not the pending owner"),
+    "set_option_market": (lambda a: [a["book"]], {"owner"}, OWNER_ONLY),
+    "collect_premium": (lambda a: [a["stranger"], 1], set(), "vault: caller is not the option market"),
+    "reserve_payout": (lambda a: [1], set(), "vault: caller is not the option market"),
+    "pay_claim": (lambda a: [a["stranger"], 1], set(), "vault: caller is not the option market"),
     "pause": (lambda a: [], {"owner", "guardian"}, GUARDIAN_OR_OWNER),
     "shutdown": (lambda a: [], {"owner", "guardian"}, GUARDIAN_OR_OWNER),
 }
