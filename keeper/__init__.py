@@ -1,0 +1,1 @@
+"""Ballast keeper: quant core (greeks, vol), market readers, allocator, executor, bot."""
