@@ -191,8 +191,10 @@ def test_18_decimal_feed_gives_the_same_marks(project, owner, keeper, deploy_vau
         b.create_series(3_100 * WAD, expiry, False, WAD // 2, sender=keeper)
         marks.append(b.marks(1))
     assert marks[0].spot == marks[1].spot == 3_000 * WAD
-    assert abs(marks[0].price - marks[1].price) <= 10**6  # only the time to expiry differs by a block
-    assert marks[0].price > 0
+    for m in marks:  # each priced at its own block time, both from a 3,000 spot
+        price, *_ = bs_ref(3_000 * WAD, 3_100 * WAD, expiry - m.computed_at, 0, WAD // 2, False)
+        assert abs(m.price - price) <= 1e-15 * 3_000 * WAD
+        assert m.price > 0
 
 
 def test_parameters_are_bounded_and_owner_only(option_book, owner, attacker):
