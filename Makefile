@@ -47,6 +47,7 @@ bench: setup
 	$(BIN)/python benchmarks/gas_vault.py
 	$(BIN)/python benchmarks/gas_black_scholes.py
 	$(BIN)/python benchmarks/gas_book.py
+	$(BIN)/python benchmarks/gas_hedger.py
 	$(BIN)/python benchmarks/bench_greeks.py
 
 clean:

@@ -33,6 +33,7 @@ interface IVault:
     def keeper() -> address: view
     def asset() -> address: view
     def totalAssets() -> uint256: view
+    def hedge_units() -> uint256: view
 
 
 interface IERC20Detailed:
@@ -386,6 +387,20 @@ def stress_margin() -> uint256:
 @view
 @external
 @reentrant
+def spot_latest() -> uint256:
+    """
+    @notice The feed's latest answer in wad USD, normalised by its decimals
+            (no staleness check: for valuation beside the marks checks).
+    """
+    spot: uint256 = 0
+    _: uint256 = 0
+    spot, _ = oracle._latest(feed, FEED_DECIMALS)
+    return spot
+
+
+@view
+@external
+@reentrant
 def live_count() -> uint256:
     return len(self.live_series)
 
@@ -410,8 +425,8 @@ def _stress_loss() -> uint256:
     """
     @dev Worst payoff of the whole short book over the spot-shock grid around
          the feed's latest spot, in wad USD. From payoffs only: piecewise
-         linear, cheap and trustless. The hedge term (what the hedge gains in
-         each shock) joins when the vault holds a hedge.
+         linear, cheap and trustless, minus what the vault's hedge (WETH held)
+         gains in that shock.
     """
     n: uint256 = len(self.live_series)
     if n == 0:
@@ -424,15 +439,18 @@ def _stress_loss() -> uint256:
     for sid: uint256 in self.live_series:
         ss.append(self.series[sid])
         ois.append(self.open_interest[sid])
-    worst: uint256 = 0
+    hedge: int256 = convert(staticcall IVault(vault).hedge_units(), int256)
+    worst: int256 = 0
     for shock: int256 in SHOCKS:
         shocked: uint256 = convert(convert(spot, int256) * (WAD_I + shock) // WAD_I, uint256)
         loss: uint256 = 0
         for i: uint256 in range(n, bound=MAX_LIVE):
             if ois[i] != 0:
                 loss += ois[i] * self._payoff(ss[i], shocked) // WAD
-        worst = max(worst, loss)
-    return worst
+        # what the hedge gains (or loses) in this shock offsets the payoff
+        net: int256 = convert(loss, int256) - hedge * (convert(shocked, int256) - convert(spot, int256)) // WAD_I
+        worst = max(worst, net)
+    return convert(worst, uint256)
 
 
 @internal

@@ -38,6 +38,22 @@ from snekmate.utils import math
 interface IOptionBook:
     def liability() -> uint256: view
     def stress_margin() -> uint256: view
+    def spot_latest() -> uint256: view
+
+
+struct ExactInputSingleParams:
+    tokenIn: address
+    tokenOut: address
+    fee: uint24
+    recipient: address
+    deadline: uint256
+    amountIn: uint256
+    amountOutMinimum: uint256
+    sqrtPriceLimitX96: uint160
+
+
+interface ISwapRouter:
+    def exactInputSingle(params: ExactInputSingleParams) -> uint256: payable
 
 
 implements: IERC20
@@ -77,6 +93,14 @@ event OptionBookSet:
 event OptionMarketSet:
     market: indexed(address)
 
+event HedgerSet:
+    hedger: indexed(address)
+
+event HedgeSwapped:
+    buy_underlying: bool
+    amount_in: uint256
+    amount_out: uint256
+
 event PremiumCollected:
     buyer: indexed(address)
     amount: uint256
@@ -114,6 +138,8 @@ MAX_DEPOSIT_CAP_UNITS: constant(uint256) = 10**12
 
 asset: public(immutable(address))
 _ASSET_UNIT: immutable(uint256)
+# 10**(18 - asset decimals): wad USD -> asset units
+_WAD_PER_ASSET: immutable(uint256)
 
 pending_owner: public(address)
 keeper: public(address)
@@ -130,6 +156,13 @@ option_book: public(address)
 # The option market: collects premiums into this vault, reserves settled
 # payoffs and pays claims. Set once by the owner.
 option_market: public(address)
+
+# The hedger: decides and checks rebalances; the swap itself runs here, so
+# the hedge (WETH) is held by this vault. Set once by the owner.
+hedger: public(address)
+# Tracked hedge position in underlying units (wad of WETH). Read through the
+# reentrant view `hedge_units()`: the book reads it while the vault is locked.
+_hedge_units: uint256
 
 # Settled payoffs not yet claimed, in asset units: held here, never NAV.
 total_reserved: public(uint256)
@@ -159,6 +192,7 @@ def __init__(
     assert guardian_ != empty(address), "vault: zero guardian"
     asset = asset_
     _ASSET_UNIT = 10**convert(asset_decimals, uint256)
+    _WAD_PER_ASSET = 10**convert(18 - asset_decimals, uint256)
     assert deposit_cap_ <= MAX_DEPOSIT_CAP_UNITS * _ASSET_UNIT, "vault: cap above bound"
 
     ownable.__init__()
@@ -186,6 +220,10 @@ def _nav() -> uint256:
     book: address = self.option_book
     if book == empty(address):
         return assets
+    units: uint256 = self._hedge_units
+    if units != 0:
+        # hedge value at the oracle price (wad USD per unit), in asset units, rounded down
+        assets += units * staticcall IOptionBook(book).spot_latest() // (10**18 * _WAD_PER_ASSET)
     liability: uint256 = staticcall IOptionBook(book).liability()
     if liability >= assets:
         return 0
@@ -259,6 +297,16 @@ def _max_redeem(owner: address) -> uint256:
 @reentrant
 def totalAssets() -> uint256:
     return self._nav()
+
+
+@view
+@external
+@reentrant
+def hedge_units() -> uint256:
+    """
+    @notice The hedge the vault holds, in wad of the underlying (WETH).
+    """
+    return self._hedge_units
 
 
 @view
@@ -485,6 +533,58 @@ def pay_claim(holder: address, amount: uint256):
     self.total_reserved -= amount
     assert extcall IERC20(asset).transfer(holder, amount, default_return_value=True), "vault: transfer failed"
     log ClaimPaid(holder=holder, amount=amount)
+
+
+@external
+def hedge_swap(
+    router: address, underlying: address, fee: uint24, buy_underlying: bool,
+    amount_in: uint256, min_out: uint256, deadline: uint256
+) -> uint256:
+    """
+    @notice Hedger only: swap cash for the underlying (or back) through the
+            Uniswap V3 router; tracked cash and hedge units follow the actual
+            balances. The hedger has already checked every bound.
+    """
+    assert msg.sender == self.hedger, "vault: caller is not the hedger"
+    assert not self.is_shutdown or not buy_underlying, "vault: shut down"
+    token_in: address = asset
+    token_out: address = underlying
+    if buy_underlying:
+        assert amount_in <= self.total_idle, "vault: not enough cash to hedge"
+    else:
+        assert amount_in <= self._hedge_units, "vault: not enough hedge to sell"
+        token_in = underlying
+        token_out = asset
+    before_in: uint256 = staticcall IERC20(token_in).balanceOf(self)
+    before_out: uint256 = staticcall IERC20(token_out).balanceOf(self)
+    assert extcall IERC20(token_in).approve(router, amount_in, default_return_value=True), "vault: approve failed"
+    extcall ISwapRouter(router).exactInputSingle(ExactInputSingleParams(
+        tokenIn=token_in, tokenOut=token_out, fee=fee, recipient=self, deadline=deadline,
+        amountIn=amount_in, amountOutMinimum=min_out, sqrtPriceLimitX96=0,
+    ))
+    spent: uint256 = before_in - staticcall IERC20(token_in).balanceOf(self)
+    received: uint256 = staticcall IERC20(token_out).balanceOf(self) - before_out
+    assert received >= min_out, "vault: swap returned less than min_out"
+    if buy_underlying:
+        self.total_idle -= spent
+        self._hedge_units += received
+    else:
+        self._hedge_units -= spent
+        self.total_idle += received
+    log HedgeSwapped(buy_underlying=buy_underlying, amount_in=spent, amount_out=received)
+    return received
+
+
+@external
+def set_hedger(hedger_: address):
+    """
+    @notice Connect the hedger. Once only.
+    """
+    self._only_owner()
+    assert self.hedger == empty(address), "vault: hedger already set"
+    assert hedger_.is_contract, "vault: hedger not a contract"
+    self.hedger = hedger_
+    log HedgerSet(hedger=hedger_)
 
 
 # ---------------------------------------------------------------- share token (ERC-20)

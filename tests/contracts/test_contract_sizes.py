@@ -2,7 +2,7 @@
 import pytest
 
 EIP170 = 24_576
-DEPLOYABLE = ["Vault", "OptionBook", "OptionMarket"]
+DEPLOYABLE = ["Vault", "OptionBook", "OptionMarket", "Hedger"]
 
 
 @pytest.mark.parametrize("name", DEPLOYABLE)

@@ -21,6 +21,12 @@ MATRIX = {
     "collect_premium": (lambda a: [a["stranger"], 1], set(), "vault: caller is not the option market"),
     "reserve_payout": (lambda a: [1], set(), "vault: caller is not the option market"),
     "pay_claim": (lambda a: [a["stranger"], 1], set(), "vault: caller is not the option market"),
+    "set_hedger": (lambda a: [a["book"]], {"owner"}, OWNER_ONLY),
+    "hedge_swap": (
+        lambda a: [a["stranger"], a["stranger"], 500, True, 1, 0, 0],
+        set(),
+        "vault: caller is not the hedger",
+    ),
     "pause": (lambda a: [], {"owner", "guardian"}, GUARDIAN_OR_OWNER),
     "shutdown": (lambda a: [], {"owner", "guardian"}, GUARDIAN_OR_OWNER),
 }
