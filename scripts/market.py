@@ -135,7 +135,9 @@ def pool_price(market: Market) -> float:
 
 
 def _record_path(chain_id: int) -> Path:
-    return ROOT / ".build" / f"market-{chain_id}.json"
+    from ape import project
+
+    return Path(project.path) / ".build" / f"market-{chain_id}.json"
 
 
 def main():

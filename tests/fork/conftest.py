@@ -1,0 +1,118 @@
+"""Fork fixtures: an upstream anvil with chain id 1 on a free loopback port holding the
+local market, and a scratch ape project whose config names that upstream.
+
+The market is deployed into the upstream once per session with
+`ape run market --network ethereum:mainnet:node`; the fork tests then run on
+`ethereum:mainnet-fork:foundry` pinned at the upstream's head block. Both run as
+subprocesses in the scratch project, so the suite's own local-network session is
+left alone. The upstream is stopped when the session ends.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ANVIL_BIN = ROOT / "node_modules/@foundry-rs/anvil-linux-amd64/bin"
+
+CONFIG = """name: ballast-fork
+plugins: [{{name: vyper}}, {{name: foundry}}]
+vyper: {{version: 0.4.3}}
+ethereum:
+  local: {{default_provider: foundry}}
+  mainnet: {{required_confirmations: 0}}
+  mainnet_fork: {{default_provider: foundry}}
+foundry:
+  host: auto
+  base_fee: 0
+  priority_fee: 0
+  fork:
+    ethereum:
+      mainnet:
+        upstream_provider: node
+        block_number: {block}
+        evm_version: cancun
+node:
+  ethereum:
+    mainnet: {{uri: "{uri}"}}
+test:
+  mnemonic: test test test test test test test test test test test junk
+  number_of_accounts: 10
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rpc(url, method, params=()):
+    body = json.dumps({"jsonrpc": "2.0", "id": 1, "method": method, "params": list(params)}).encode()
+    req = urllib.request.Request(url, body, {"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())["result"]
+
+
+def wait_for(port, proc, seconds=20):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("upstream anvil exited early")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("upstream anvil did not start")
+
+
+class ForkProject:
+    """A scratch ape project sharing this repository's code, pointed at `uri`."""
+
+    def __init__(self, path: Path, uri: str):
+        self.path, self.uri = path, uri
+        path.mkdir(parents=True, exist_ok=True)
+        for name in ("contracts", "scripts", "keeper", "node_modules"):
+            (path / name).symlink_to(ROOT / name)
+        self.pin(0)
+
+    def pin(self, block: int):
+        (self.path / "ape-config.yaml").write_text(CONFIG.format(block=block, uri=self.uri))
+
+    def ape_run(self, script, network, env=None, timeout=300):
+        bin_dir = Path(sys.executable).parent
+        full_env = dict(os.environ, PATH=f"{bin_dir}:{ANVIL_BIN}:{os.environ['PATH']}", **(env or {}))
+        return subprocess.run(
+            [str(bin_dir / "ape"), "run", script, "--network", network],
+            cwd=self.path, env=full_env, capture_output=True, text=True, timeout=timeout,
+        )
+
+
+@pytest.fixture(scope="session")
+def upstream(tmp_path_factory):
+    """(scratch project, market addresses, pinned block) for a chain-id-1 upstream with the market."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [str(ANVIL_BIN / "anvil"), "--host", "127.0.0.1", "--port", str(port), "--chain-id", "1", "--silent"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(port, proc)
+        fork = ForkProject(tmp_path_factory.mktemp("fork") / "project", url)
+        run = fork.ape_run("market", "ethereum:mainnet:node")
+        assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
+        addresses = json.loads((fork.path / ".build" / "market-1.json").read_text())
+        block = int(rpc(url, "eth_blockNumber"), 16)
+        fork.pin(block)
+        yield fork, addresses, block
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
