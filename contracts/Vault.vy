@@ -232,12 +232,13 @@ def _nav() -> uint256:
 
 @view
 @internal
-def _free_collateral() -> uint256:
+def _free_collateral(nav_: uint256) -> uint256:
     """
     @dev Assets not locked against open options (NAV - stress margin),
-         capped by the idle cash that can actually be paid out.
+         capped by the idle cash that can actually be paid out. Callers pass
+         the NAV they computed, so one call evaluates the book once.
     """
-    nav: uint256 = self._nav()
+    nav: uint256 = nav_
     book: address = self.option_book
     if book != empty(address):
         margin: uint256 = staticcall IOptionBook(book).stress_margin()
@@ -249,26 +250,21 @@ def _free_collateral() -> uint256:
 
 @view
 @internal
-def _to_shares(assets: uint256, roundup: bool) -> uint256:
-    return math._mul_div(
-        assets, erc20.totalSupply + VIRTUAL_SHARES, self._nav() + VIRTUAL_ASSETS, roundup
-    )
+def _to_shares(assets: uint256, nav: uint256, roundup: bool) -> uint256:
+    return math._mul_div(assets, erc20.totalSupply + VIRTUAL_SHARES, nav + VIRTUAL_ASSETS, roundup)
 
 
 @view
 @internal
-def _to_assets(shares: uint256, roundup: bool) -> uint256:
-    return math._mul_div(
-        shares, self._nav() + VIRTUAL_ASSETS, erc20.totalSupply + VIRTUAL_SHARES, roundup
-    )
+def _to_assets(shares: uint256, nav: uint256, roundup: bool) -> uint256:
+    return math._mul_div(shares, nav + VIRTUAL_ASSETS, erc20.totalSupply + VIRTUAL_SHARES, roundup)
 
 
 @view
 @internal
-def _max_deposit() -> uint256:
+def _max_deposit(nav: uint256) -> uint256:
     if self.paused or self.is_shutdown:
         return 0
-    nav: uint256 = self._nav()
     if nav >= self.deposit_cap:
         return 0
     return self.deposit_cap - nav
@@ -276,18 +272,17 @@ def _max_deposit() -> uint256:
 
 @view
 @internal
-def _max_withdraw(owner: address) -> uint256:
-    return min(self._to_assets(erc20.balanceOf[owner], False), self._free_collateral())
+def _max_withdraw(owner: address, nav: uint256, free: uint256) -> uint256:
+    return min(self._to_assets(erc20.balanceOf[owner], nav, False), free)
 
 
 @view
 @internal
-def _max_redeem(owner: address) -> uint256:
+def _max_redeem(owner: address, nav: uint256, free: uint256) -> uint256:
     shares: uint256 = erc20.balanceOf[owner]
-    free: uint256 = self._free_collateral()
-    if self._to_assets(shares, False) <= free:
+    if self._to_assets(shares, nav, False) <= free:
         return shares
-    return self._to_shares(free, False)
+    return self._to_shares(free, nav, False)
 
 
 # ---------------------------------------------------------------- ERC-4626 views
@@ -317,77 +312,80 @@ def free_collateral() -> uint256:
     @notice Assets that withdrawals may take now (not locked against open
             options), in asset units.
     """
-    return self._free_collateral()
+    return self._free_collateral(self._nav())
 
 
 @view
 @external
 @reentrant
 def convertToShares(assets: uint256) -> uint256:
-    return self._to_shares(assets, False)
+    return self._to_shares(assets, self._nav(), False)
 
 
 @view
 @external
 @reentrant
 def convertToAssets(shares: uint256) -> uint256:
-    return self._to_assets(shares, False)
+    return self._to_assets(shares, self._nav(), False)
 
 
 @view
 @external
 @reentrant
 def maxDeposit(receiver: address) -> uint256:
-    return self._max_deposit()
+    return self._max_deposit(self._nav())
 
 
 @view
 @external
 @reentrant
 def maxMint(receiver: address) -> uint256:
-    return self._to_shares(self._max_deposit(), False)
+    nav: uint256 = self._nav()
+    return self._to_shares(self._max_deposit(nav), nav, False)
 
 
 @view
 @external
 @reentrant
 def maxWithdraw(owner: address) -> uint256:
-    return self._max_withdraw(owner)
+    nav: uint256 = self._nav()
+    return self._max_withdraw(owner, nav, self._free_collateral(nav))
 
 
 @view
 @external
 @reentrant
 def maxRedeem(owner: address) -> uint256:
-    return self._max_redeem(owner)
+    nav: uint256 = self._nav()
+    return self._max_redeem(owner, nav, self._free_collateral(nav))
 
 
 @view
 @external
 @reentrant
 def previewDeposit(assets: uint256) -> uint256:
-    return self._to_shares(assets, False)
+    return self._to_shares(assets, self._nav(), False)
 
 
 @view
 @external
 @reentrant
 def previewMint(shares: uint256) -> uint256:
-    return self._to_assets(shares, True)
+    return self._to_assets(shares, self._nav(), True)
 
 
 @view
 @external
 @reentrant
 def previewWithdraw(assets: uint256) -> uint256:
-    return self._to_shares(assets, True)
+    return self._to_shares(assets, self._nav(), True)
 
 
 @view
 @external
 @reentrant
 def previewRedeem(shares: uint256) -> uint256:
-    return self._to_assets(shares, False)
+    return self._to_assets(shares, self._nav(), False)
 
 
 @view
@@ -397,19 +395,19 @@ def price_per_share() -> uint256:
     """
     @notice Assets per 1 whole share (10**decimals share units), rounded down.
     """
-    return self._to_assets(10**convert(erc20.decimals, uint256), False)
+    return self._to_assets(10**convert(erc20.decimals, uint256), self._nav(), False)
 
 
 # ---------------------------------------------------------------- ERC-4626 actions
 
 @internal
-def _check_deposit(assets: uint256, shares: uint256, receiver: address):
+def _check_deposit(assets: uint256, shares: uint256, receiver: address, nav: uint256):
     assert not self.is_shutdown, "vault: shut down"
     assert not self.paused, "vault: paused"
     assert assets != 0, "vault: zero assets"
     assert shares != 0, "vault: zero shares"
     assert receiver != empty(address) and receiver != self, "vault: bad receiver"
-    assert assets <= self._max_deposit(), "vault: deposit over cap"
+    assert assets <= self._max_deposit(nav), "vault: deposit over cap"
 
 
 @internal
@@ -426,12 +424,12 @@ def _do_deposit(sender: address, receiver: address, assets: uint256, shares: uin
 
 @internal
 def _do_withdraw(
-    sender: address, receiver: address, owner: address, assets: uint256, shares: uint256
+    sender: address, receiver: address, owner: address, assets: uint256, shares: uint256, free: uint256
 ):
     assert assets != 0, "vault: zero assets"
     assert shares != 0, "vault: zero shares"
     assert receiver != empty(address), "vault: bad receiver"
-    assert assets <= self._free_collateral(), "vault: not enough free collateral"
+    assert assets <= free, "vault: not enough free collateral"
     if sender != owner:
         erc20._spend_allowance(owner, sender, shares)
     erc20._burn(owner, shares)
@@ -446,8 +444,9 @@ def deposit(assets: uint256, receiver: address = msg.sender) -> uint256:
     @notice Deposit `assets` of the quote asset, mint shares (rounded down)
             to `receiver`.
     """
-    shares: uint256 = self._to_shares(assets, False)
-    self._check_deposit(assets, shares, receiver)
+    nav: uint256 = self._nav()
+    shares: uint256 = self._to_shares(assets, nav, False)
+    self._check_deposit(assets, shares, receiver, nav)
     self._do_deposit(msg.sender, receiver, assets, shares)
     return shares
 
@@ -457,8 +456,9 @@ def mint(shares: uint256, receiver: address = msg.sender) -> uint256:
     """
     @notice Mint exactly `shares` to `receiver`, paying assets rounded up.
     """
-    assets: uint256 = self._to_assets(shares, True)
-    self._check_deposit(assets, shares, receiver)
+    nav: uint256 = self._nav()
+    assets: uint256 = self._to_assets(shares, nav, True)
+    self._check_deposit(assets, shares, receiver, nav)
     self._do_deposit(msg.sender, receiver, assets, shares)
     return assets
 
@@ -469,9 +469,11 @@ def withdraw(assets: uint256, receiver: address = msg.sender, owner: address = m
     @notice Withdraw exactly `assets` to `receiver`, burning `owner`'s
             shares rounded up. Limited to free collateral.
     """
-    assert assets <= self._max_withdraw(owner), "vault: withdraw over max"
-    shares: uint256 = self._to_shares(assets, True)
-    self._do_withdraw(msg.sender, receiver, owner, assets, shares)
+    nav: uint256 = self._nav()
+    free: uint256 = self._free_collateral(nav)
+    assert assets <= self._max_withdraw(owner, nav, free), "vault: withdraw over max"
+    shares: uint256 = self._to_shares(assets, nav, True)
+    self._do_withdraw(msg.sender, receiver, owner, assets, shares, free)
     return shares
 
 
@@ -482,9 +484,11 @@ def redeem(shares: uint256, receiver: address = msg.sender, owner: address = msg
             `receiver`. Limited to free collateral.
     """
     assert shares != 0, "vault: zero shares"
-    assert shares <= self._max_redeem(owner), "vault: redeem over max"
-    assets: uint256 = self._to_assets(shares, False)
-    self._do_withdraw(msg.sender, receiver, owner, assets, shares)
+    nav: uint256 = self._nav()
+    free: uint256 = self._free_collateral(nav)
+    assert shares <= self._max_redeem(owner, nav, free), "vault: redeem over max"
+    assets: uint256 = self._to_assets(shares, nav, False)
+    self._do_withdraw(msg.sender, receiver, owner, assets, shares, free)
     return assets
 
 
