@@ -41,6 +41,16 @@ def _series(name, values, n_min):
     return a
 
 
+def _pair(name_a, a, name_b, b, n_min, positive):
+    """Two same-length series, checked in order; the one named `positive` must be > 0."""
+    arrays = {name_a: _series(name_a, a, n_min), name_b: _series(name_b, b, n_min)}
+    if arrays[name_a].size != arrays[name_b].size:
+        raise ValueError(f"{name_a} and {name_b} differ in length ({arrays[name_a].size} vs {arrays[name_b].size})")
+    if np.any(arrays[positive] <= 0):
+        raise ValueError(f"{positive} must be > 0")
+    return arrays[name_a], arrays[name_b]
+
+
 def _times(timestamps, n):
     t = _series("timestamps", timestamps, 2)
     if t.size != n:
@@ -68,12 +78,7 @@ def ewma_vol(timestamps, prices, half_life: float) -> float:
 def parkinson_vol(timestamps, highs, lows) -> float:
     """Annualised Parkinson range vol. Bar i covers (timestamps[i], timestamps[i+1]];
     `highs` and `lows` have one entry per bar (len(timestamps) - 1)."""
-    h = _series("highs", highs, 1)
-    lo = _series("lows", lows, 1)
-    if h.size != lo.size:
-        raise ValueError(f"highs has {h.size} points, lows has {lo.size}")
-    if np.any(lo <= 0):
-        raise ValueError("lows must be > 0")
+    h, lo = _pair("highs", highs, "lows", lows, 1, positive="lows")
     if np.any(h < lo):
         raise ValueError("highs must be >= lows")
     t = _times(timestamps, h.size + 1)
@@ -119,12 +124,7 @@ def fit_svi(k, iv, T: float, grid=None) -> SviFit:
     Needs at least 5 points. The butterfly check runs on `grid` (default:
     201 points over [min k - 1, max k + 1]).
     """
-    k = _series("k", k, 5)
-    v = _series("iv", iv, 5)
-    if v.size != k.size:
-        raise ValueError(f"iv has {v.size} points, k has {k.size}")
-    if np.any(v <= 0):
-        raise ValueError("iv must be > 0")
+    k, v = _pair("k", k, "iv", iv, 5, positive="iv")
     if not (T > 0 and math.isfinite(T)):
         raise ValueError("T must be > 0")
     w = v * v * T
