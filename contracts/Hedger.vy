@@ -13,7 +13,15 @@
         - trade notional <= NAV x `max_trade`;
         - `cooldown` seconds since the last rebalance;
         - post-trade net delta (option deltas from the marks cache + hedge)
-          inside +-`delta_band` of NAV, or strictly closer to it than before.
+          inside +-`delta_band` of NAV, or strictly closer to it than before;
+        - rolling caps on hedge notional: `max_hourly_notional` and
+          `max_daily_notional` (fractions of NAV) over leaky buckets that
+          drain linearly over an hour and a day;
+        - the risk guard's level (`RiskGuard.poke()`, measured on every
+          trade): reduce-only => the trade must shrink |delta|; withdraw-only
+          => only selling the hedge back to cash; halted => nothing.
+        Owner parameters sit inside hard constants; loosening changes wait out
+        the `param_timelock` delay, tightening ones apply at once.
         Keeper silence: after `keeper_timeout` without a keeper rebalance or
         `ping`, anyone may call `fallback_rebalance()`, a trade toward zero
         delta sized (<= 1 % of NAV) and priced on-chain, under the same checks.
@@ -24,7 +32,11 @@
 """
 
 import oracle
+import param_timelock
 from snekmate.utils import math
+
+initializes: param_timelock
+exports: param_timelock.queued
 
 
 interface IVault:
@@ -33,6 +45,7 @@ interface IVault:
     def asset() -> address: view
     def totalAssets() -> uint256: view
     def hedge_units() -> uint256: view
+    def risk_guard() -> address: view
     def hedge_swap(
         router: address, underlying: address, fee: uint24, buy_underlying: bool,
         amount_in: uint256, min_out: uint256, deadline: uint256
@@ -53,6 +66,14 @@ interface IPool:
 
 interface IERC20Detailed:
     def decimals() -> uint8: view
+
+
+interface IGuard:
+    def poke() -> uint8: nonpayable
+
+
+interface IPoolLiquidity:
+    def liquidity() -> uint128: view
 
 
 event Rebalanced:
@@ -94,6 +115,18 @@ MAX_DELTA_BAND: constant(uint256) = 2 * 10**17     # 20 % of NAV
 MIN_KEEPER_TIMEOUT: constant(uint256) = 3_600
 MAX_KEEPER_TIMEOUT: constant(uint256) = 7 * 86_400
 FALLBACK_TRADE: constant(uint256) = 10**16         # a fallback trade moves <= 1 % of NAV
+MAX_HOURLY_NOTIONAL: constant(uint256) = 10**18    # <= 100 % of NAV per rolling hour
+MAX_DAILY_NOTIONAL: constant(uint256) = 3 * 10**18 # <= 300 % of NAV per rolling day
+HOUR: constant(uint256) = 3_600
+DAY: constant(uint256) = 86_400
+# sqrt(1.01) - 1 and 1 - 1/sqrt(1.01) in wad: the change of sqrt(price)
+# (resp. 1/sqrt(price)) for a 1 % price move, for the pool depth.
+DEPTH_UP: constant(uint256) = 4987562112089027
+DEPTH_DOWN: constant(uint256) = 4962809790009914
+Q96: constant(uint256) = 2**96
+REDUCE_ONLY: constant(uint8) = 1
+WITHDRAW_ONLY: constant(uint8) = 2
+HALTED: constant(uint8) = 3
 
 vault: public(immutable(address))
 book: public(immutable(address))
@@ -117,6 +150,12 @@ last_rebalance: public(uint256)
 # ping, anyone may call `fallback_rebalance()`.
 keeper_timeout: public(uint256)
 last_keeper_action: public(uint256)
+# Rolling hedge-notional caps (wad fractions of NAV) and their buckets (wad USD).
+max_hourly_notional: public(uint256)
+max_daily_notional: public(uint256)
+hourly_used: public(uint256)
+daily_used: public(uint256)
+caps_updated_at: public(uint256)
 
 
 @deploy
@@ -141,6 +180,8 @@ def __init__(vault_: address, book_: address, router_: address, pool_: address, 
     self.delta_band = 10**16                      # +-1 % of NAV in delta dollars
     self.keeper_timeout = 6 * 3_600
     self.last_keeper_action = block.timestamp
+    self.max_hourly_notional = 3 * 10**17        # 30 % of NAV per rolling hour
+    self.max_daily_notional = 10**18             # 100 % of NAV per rolling day
 
 
 # ---------------------------------------------------------------- prices
@@ -205,6 +246,36 @@ def prices() -> (uint256, uint256, uint256):
 @view
 @external
 @reentrant
+def pool_depth() -> uint256:
+    """
+    @notice USD (wad) of the quote token it takes to move the pool price by
+            1 % within the current tick's liquidity: the in-range depth the
+            risk guard's `thin_liquidity` breaker compares with NAV.
+    """
+    liq: uint256 = convert(staticcall IPoolLiquidity(pool).liquidity(), uint256)
+    s: uint256 = convert((staticcall IPool(pool).slot0())[0], uint256)
+    if UNDERLYING_IS_TOKEN0:
+        # quote is token1: dy = L x d(sqrtP)
+        return math._mul_div(math._mul_div(liq, s, Q96, False), DEPTH_UP, WAD, False) * ASSET_SCALE
+    # quote is token0: dx = L x d(1/sqrtP)
+    return math._mul_div(math._mul_div(liq, Q96, s, False), DEPTH_DOWN, WAD, False) * ASSET_SCALE
+
+
+@view
+@internal
+def _bucket(used: uint256, cap: uint256, window: uint256, elapsed: uint256) -> uint256:
+    """
+    @dev A leaky bucket: `used` drains at `cap` per `window`.
+    """
+    drained: uint256 = cap * min(elapsed, window) // window
+    if drained >= used:
+        return 0
+    return used - drained
+
+
+@view
+@external
+@reentrant
 def net_delta() -> int256:
     """
     @notice Vault net delta in wad of underlying: short options + hedge.
@@ -215,6 +286,31 @@ def net_delta() -> int256:
 # ---------------------------------------------------------------- rebalance
 
 @internal
+def _guard_level() -> uint8:
+    g: address = staticcall IVault(vault).risk_guard()
+    if g == empty(address):
+        return 0
+    return extcall IGuard(g).poke()
+
+
+@internal
+def _use_caps(notional: uint256, nav: uint256):
+    """
+    @dev Charge `notional` (wad USD) to the rolling hourly and daily buckets.
+    """
+    elapsed: uint256 = block.timestamp - self.caps_updated_at
+    hour_cap: uint256 = nav * self.max_hourly_notional // WAD
+    day_cap: uint256 = nav * self.max_daily_notional // WAD
+    hourly: uint256 = self._bucket(self.hourly_used, hour_cap, HOUR, elapsed) + notional
+    daily: uint256 = self._bucket(self.daily_used, day_cap, DAY, elapsed) + notional
+    assert hourly <= hour_cap, "hedger: hourly hedge notional cap"
+    assert daily <= day_cap, "hedger: daily hedge notional cap"
+    self.hourly_used = hourly
+    self.daily_used = daily
+    self.caps_updated_at = block.timestamp
+
+
+@internal
 def _rebalance(buy_underlying: bool, amount_in: uint256, min_out: uint256, deadline: uint256, spot: uint256, nav: uint256) -> (uint256, int256, int256):
     """
     @dev The checks every hedge trade passes, then the swap. Returns
@@ -222,6 +318,9 @@ def _rebalance(buy_underlying: bool, amount_in: uint256, min_out: uint256, deadl
     """
     assert amount_in != 0, "hedger: zero size"
     assert block.timestamp <= deadline, "hedger: deadline passed"
+    level: uint8 = self._guard_level()
+    assert level < HALTED, "hedger: vault halted"
+    assert level < WITHDRAW_ONLY or not buy_underlying, "hedger: withdraw-only: may only sell the hedge"
     assert block.timestamp >= self.last_rebalance + self.cooldown, "hedger: cooldown"
     dev: uint256 = self.max_oracle_dex_deviation
     assert self._within(self._twap(), spot, dev), "hedger: pool TWAP deviates from oracle"
@@ -239,6 +338,7 @@ def _rebalance(buy_underlying: bool, amount_in: uint256, min_out: uint256, deadl
     min_floor: uint256 = expected * (WAD - self.max_slippage) // WAD
     assert min_out >= min_floor, "hedger: min_out below oracle floor"
     assert notional * WAD <= nav * self.max_trade, "hedger: trade above max_trade"
+    self._use_caps(notional, nav)
 
     before: int256 = self._net_delta()
     received: uint256 = extcall IVault(vault).hedge_swap(
@@ -247,8 +347,12 @@ def _rebalance(buy_underlying: bool, amount_in: uint256, min_out: uint256, deadl
     after: int256 = self._net_delta()
 
     # Band in underlying units: delta_band x NAV / spot.
-    band: int256 = convert(self.delta_band * nav // spot, int256)
-    assert abs(after) <= band or abs(after) < abs(before), "hedger: trade moves delta away from band"
+    if level == REDUCE_ONLY:
+        assert abs(after) < abs(before), "hedger: reduce-only: trade must shrink |delta|"
+    elif level == 0:
+        band: int256 = convert(self.delta_band * nav // spot, int256)
+        assert abs(after) <= band or abs(after) < abs(before), "hedger: trade moves delta away from band"
+    # withdraw-only: closing the hedge is allowed whatever it does to delta
     self.last_rebalance = block.timestamp
     return received, before, after
 
@@ -343,8 +447,10 @@ def set_keeper_timeout(timeout: uint256):
     """
     @notice Owner: seconds of keeper silence before anyone may rebalance.
     """
-    assert msg.sender == staticcall IVault(vault).owner(), "hedger: caller is not the owner"
+    self._only_owner()
     assert timeout >= MIN_KEEPER_TIMEOUT and timeout <= MAX_KEEPER_TIMEOUT, "hedger: keeper_timeout out of bounds"
+    if not param_timelock._gate(keccak256(slice(msg.data, 0, 36)), timeout > self.keeper_timeout):
+        return
     self.keeper_timeout = timeout
     log ParameterSet(name="keeper_timeout", value=timeout)
 
@@ -357,13 +463,23 @@ def set_hedge_limits(
     """
     @notice Owner: every hedging bound, each within its hard constant.
     """
-    assert msg.sender == staticcall IVault(vault).owner(), "hedger: caller is not the owner"
+    self._only_owner()
     assert twap_window_ >= MIN_TWAP_WINDOW and twap_window_ <= MAX_TWAP_WINDOW, "hedger: twap_window out of bounds"
     assert max_deviation_ != 0 and max_deviation_ <= MAX_DEVIATION, "hedger: max_oracle_dex_deviation out of bounds"
     assert max_slippage_ != 0 and max_slippage_ <= MAX_SLIPPAGE, "hedger: max_slippage out of bounds"
     assert max_trade_ != 0 and max_trade_ <= MAX_TRADE, "hedger: max_trade out of bounds"
     assert cooldown_ <= MAX_COOLDOWN, "hedger: cooldown out of bounds"
     assert delta_band_ <= MAX_DELTA_BAND, "hedger: delta_band out of bounds"
+    loosens: bool = (
+        twap_window_ < self.twap_window
+        or max_deviation_ > self.max_oracle_dex_deviation
+        or max_slippage_ > self.max_slippage
+        or max_trade_ > self.max_trade
+        or cooldown_ < self.cooldown
+        or delta_band_ > self.delta_band
+    )
+    if not param_timelock._gate(keccak256(slice(msg.data, 0, 196)), loosens):
+        return
     self.twap_window = twap_window_
     self.max_oracle_dex_deviation = max_deviation_
     self.max_slippage = max_slippage_
@@ -376,3 +492,35 @@ def set_hedge_limits(
     log ParameterSet(name="max_trade", value=max_trade_)
     log ParameterSet(name="cooldown", value=cooldown_)
     log ParameterSet(name="delta_band", value=delta_band_)
+
+
+@external
+def set_hedge_caps(max_hourly_notional_: uint256, max_daily_notional_: uint256):
+    """
+    @notice Owner: rolling hedge-notional caps per hour and per day, as wad
+            fractions of NAV, within their hard constants.
+    """
+    self._only_owner()
+    assert max_hourly_notional_ != 0 and max_hourly_notional_ <= MAX_HOURLY_NOTIONAL, "hedger: max_hourly_notional out of bounds"
+    assert max_daily_notional_ >= max_hourly_notional_ and max_daily_notional_ <= MAX_DAILY_NOTIONAL, "hedger: max_daily_notional out of bounds"
+    loosens: bool = max_hourly_notional_ > self.max_hourly_notional or max_daily_notional_ > self.max_daily_notional
+    if not param_timelock._gate(keccak256(slice(msg.data, 0, 68)), loosens):
+        return
+    self.max_hourly_notional = max_hourly_notional_
+    self.max_daily_notional = max_daily_notional_
+    log ParameterSet(name="max_hourly_notional", value=max_hourly_notional_)
+    log ParameterSet(name="max_daily_notional", value=max_daily_notional_)
+
+
+@external
+def cancel_change(change_id: bytes32):
+    """
+    @notice Owner: drop a queued (loosening) parameter change.
+    """
+    self._only_owner()
+    param_timelock._cancel(change_id)
+
+
+@internal
+def _only_owner():
+    assert msg.sender == staticcall IVault(vault).owner(), "hedger: caller is not the owner"

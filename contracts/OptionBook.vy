@@ -26,6 +26,10 @@
 
 import black_scholes as bs
 import oracle
+import param_timelock
+
+initializes: param_timelock
+exports: param_timelock.queued
 
 
 interface IVault:
@@ -589,6 +593,9 @@ def set_risk_limits(max_utilisation_: uint256, max_vega_ratio_: uint256, max_gam
     assert max_utilisation_ != 0 and max_utilisation_ <= MAX_UTILISATION, "book: max_utilisation out of bounds"
     assert max_vega_ratio_ != 0 and max_vega_ratio_ <= MAX_VEGA_RATIO, "book: max_vega_ratio out of bounds"
     assert max_gamma_ratio_ != 0 and max_gamma_ratio_ <= MAX_GAMMA_RATIO, "book: max_gamma_ratio out of bounds"
+    loosens: bool = max_utilisation_ > self.max_utilisation or max_vega_ratio_ > self.max_vega_ratio or max_gamma_ratio_ > self.max_gamma_ratio
+    if not param_timelock._gate(keccak256(slice(msg.data, 0, 100)), loosens):
+        return
     self.max_utilisation = max_utilisation_
     self.max_vega_ratio = max_vega_ratio_
     self.max_gamma_ratio = max_gamma_ratio_
@@ -607,6 +614,9 @@ def set_marks_limits(max_mark_age_: uint256, max_spot_drift_: uint256, max_vol_r
     assert max_mark_age_ >= MIN_MARK_AGE and max_mark_age_ <= MAX_MARK_AGE, "book: max_mark_age out of bounds"
     assert max_spot_drift_ >= MIN_SPOT_DRIFT and max_spot_drift_ <= MAX_SPOT_DRIFT, "book: max_spot_drift out of bounds"
     assert max_vol_rate_ != 0 and max_vol_rate_ <= MAX_VOL_RATE, "book: max_vol_rate out of bounds"
+    loosens: bool = max_mark_age_ > self.max_mark_age or max_spot_drift_ > self.max_spot_drift or max_vol_rate_ > self.max_vol_rate
+    if not param_timelock._gate(keccak256(slice(msg.data, 0, 100)), loosens):
+        return
     self.max_mark_age = max_mark_age_
     self.max_spot_drift = max_spot_drift_
     self.max_vol_rate = max_vol_rate_
@@ -624,6 +634,8 @@ def set_series_limits(strike_band_: uint256, max_horizon_: uint256):
     self._only_owner()
     assert strike_band_ != 0 and strike_band_ <= MAX_STRIKE_BAND, "book: strike_band out of bounds"
     assert max_horizon_ >= MIN_TIME_TO_EXPIRY and max_horizon_ <= MAX_HORIZON, "book: max_horizon out of bounds"
+    if not param_timelock._gate(keccak256(slice(msg.data, 0, 68)), strike_band_ > self.strike_band or max_horizon_ > self.max_horizon):
+        return
     self.strike_band = strike_band_
     self.max_horizon = max_horizon_
     log ParameterSet(name="strike_band", value=strike_band_)
@@ -634,6 +646,8 @@ def set_series_limits(strike_band_: uint256, max_horizon_: uint256):
 def set_oracle_heartbeat(heartbeat: uint256):
     self._only_owner()
     assert heartbeat >= MIN_HEARTBEAT and heartbeat <= MAX_HEARTBEAT, "book: oracle_heartbeat out of bounds"
+    if not param_timelock._gate(keccak256(slice(msg.data, 0, 36)), heartbeat > self.oracle_heartbeat):
+        return
     self.oracle_heartbeat = heartbeat
     log ParameterSet(name="oracle_heartbeat", value=heartbeat)
 
@@ -642,5 +656,17 @@ def set_oracle_heartbeat(heartbeat: uint256):
 def set_risk_free_rate(rate: int256):
     self._only_owner()
     assert rate >= MIN_RATE and rate <= MAX_RATE, "book: risk_free_rate out of bounds"
+    # The rate moves every mark: any change waits out the delay.
+    if not param_timelock._gate(keccak256(slice(msg.data, 0, 36)), rate != self.risk_free_rate):
+        return
     self.risk_free_rate = rate
     log RateSet(rate=rate)
+
+
+@external
+def cancel_change(change_id: bytes32):
+    """
+    @notice Owner: drop a queued (loosening) parameter change.
+    """
+    self._only_owner()
+    param_timelock._cancel(change_id)

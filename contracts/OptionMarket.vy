@@ -27,6 +27,10 @@
 """
 
 import oracle
+import param_timelock
+
+initializes: param_timelock
+exports: param_timelock.queued
 
 
 interface IBook:
@@ -45,6 +49,7 @@ interface IVault:
     def asset() -> address: view
     def paused() -> bool: view
     def is_shutdown() -> bool: view
+    def risk_guard() -> address: view
     def collect_premium(buyer: address, amount: uint256): nonpayable
     def reserve_payout(amount: uint256): nonpayable
     def pay_claim(holder: address, amount: uint256): nonpayable
@@ -52,6 +57,10 @@ interface IVault:
 
 interface IERC20Detailed:
     def decimals() -> uint8: view
+
+
+interface IGuard:
+    def poke() -> uint8: nonpayable
 
 
 # ---------------------------------------------------------------- events (ERC-6909 + market)
@@ -165,6 +174,9 @@ def buy(sid: uint256, size: uint256, max_premium: uint256, deadline: uint256) ->
     assert size != 0, "market: zero size"
     assert block.timestamp <= deadline, "market: deadline passed"
     assert staticcall IBook(book).is_open(sid), "market: series not open"
+    guard: address = staticcall IVault(vault).risk_guard()
+    if guard != empty(address):
+        assert extcall IGuard(guard).poke() == 0, "market: circuit breaker tripped, no sales"
     spot: uint256 = oracle._fresh(feed, FEED_DECIMALS, staticcall IBook(book).oracle_heartbeat())
     assert staticcall IBook(book).check_marks()
     premium: uint256 = self._premium(sid, size)
@@ -296,5 +308,17 @@ def set_spread(spread_: uint256):
     """
     assert msg.sender == staticcall IVault(vault).owner(), "market: caller is not the owner"
     assert spread_ <= MAX_SPREAD, "market: spread out of bounds"
+    # A thinner spread loosens: it waits out the timelock.
+    if not param_timelock._gate(keccak256(slice(msg.data, 0, 36)), spread_ < self.spread):
+        return
     self.spread = spread_
     log SpreadSet(spread=spread_)
+
+
+@external
+def cancel_change(change_id: bytes32):
+    """
+    @notice Owner: drop a queued (loosening) parameter change.
+    """
+    assert msg.sender == staticcall IVault(vault).owner(), "market: caller is not the owner"
+    param_timelock._cancel(change_id)

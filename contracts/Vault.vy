@@ -34,6 +34,7 @@ from ethereum.ercs import IERC4626
 from snekmate.auth import ownable
 from snekmate.tokens import erc20
 from snekmate.utils import math
+import param_timelock
 
 interface IOptionBook:
     def liability() -> uint256: view
@@ -52,6 +53,12 @@ struct ExactInputSingleParams:
     sqrtPriceLimitX96: uint160
 
 
+interface IRiskGuard:
+    def vault_check(nav: uint256, supply: uint256) -> uint8: nonpayable
+    def level() -> uint8: view
+    def conditions() -> uint256: view
+
+
 interface ISwapRouter:
     def exactInputSingle(params: ExactInputSingleParams) -> uint256: payable
 
@@ -62,6 +69,7 @@ implements: IERC4626
 
 initializes: ownable
 initializes: erc20[ownable := ownable]
+initializes: param_timelock
 
 exports: (
     erc20.totalSupply,
@@ -71,6 +79,7 @@ exports: (
     erc20.symbol,
     erc20.decimals,
     ownable.owner,
+    param_timelock.queued,
 )
 
 
@@ -95,6 +104,9 @@ event OptionMarketSet:
 
 event HedgerSet:
     hedger: indexed(address)
+
+event RiskGuardSet:
+    guard: indexed(address)
 
 event HedgeSwapped:
     buy_underlying: bool
@@ -160,6 +172,12 @@ option_market: public(address)
 # The hedger: decides and checks rebalances; the swap itself runs here, so
 # the hedge (WETH) is held by this vault. Set once by the owner.
 hedger: public(address)
+# The risk guard: circuit breakers and the graduated level (0 normal,
+# 1 reduce-only, 2 withdraw-only, 3 halted). Deposits need level 0,
+# withdrawals level < 3. Set once by the owner; empty = no breakers.
+risk_guard: public(address)
+GUARD_HALTED: constant(uint8) = 3
+
 # Tracked hedge position in underlying units (wad of WETH). Read through the
 # reentrant view `hedge_units()`: the book reads it while the vault is locked.
 _hedge_units: uint256
@@ -330,9 +348,24 @@ def convertToAssets(shares: uint256) -> uint256:
 
 
 @view
+@internal
+def _guard_open() -> bool:
+    """
+    @dev True unless the risk guard is off normal or a breaker condition
+         holds right now (then a deposit would revert: maxDeposit says 0).
+    """
+    guard: address = self.risk_guard
+    if guard == empty(address):
+        return True
+    return staticcall IRiskGuard(guard).level() == 0 and staticcall IRiskGuard(guard).conditions() == 0
+
+
+@view
 @external
 @reentrant
 def maxDeposit(receiver: address) -> uint256:
+    if not self._guard_open():
+        return 0
     return self._max_deposit(self._nav())
 
 
@@ -340,6 +373,8 @@ def maxDeposit(receiver: address) -> uint256:
 @external
 @reentrant
 def maxMint(receiver: address) -> uint256:
+    if not self._guard_open():
+        return 0
     nav: uint256 = self._nav()
     return self._to_shares(self._max_deposit(nav), nav, False)
 
@@ -408,6 +443,19 @@ def _check_deposit(assets: uint256, shares: uint256, receiver: address, nav: uin
     assert shares != 0, "vault: zero shares"
     assert receiver != empty(address) and receiver != self, "vault: bad receiver"
     assert assets <= self._max_deposit(nav), "vault: deposit over cap"
+    assert self._guard_level(nav) == 0, "vault: circuit breaker tripped, deposits closed"
+
+
+@internal
+def _guard_level(nav: uint256) -> uint8:
+    """
+    @dev Let the risk guard measure its breakers with the NAV just computed;
+         returns its level (0 without a guard).
+    """
+    guard: address = self.risk_guard
+    if guard == empty(address):
+        return 0
+    return extcall IRiskGuard(guard).vault_check(nav, erc20.totalSupply)
 
 
 @internal
@@ -424,12 +472,13 @@ def _do_deposit(sender: address, receiver: address, assets: uint256, shares: uin
 
 @internal
 def _do_withdraw(
-    sender: address, receiver: address, owner: address, assets: uint256, shares: uint256, free: uint256
+    sender: address, receiver: address, owner: address, assets: uint256, shares: uint256, free: uint256, nav: uint256
 ):
     assert assets != 0, "vault: zero assets"
     assert shares != 0, "vault: zero shares"
     assert receiver != empty(address), "vault: bad receiver"
     assert assets <= free, "vault: not enough free collateral"
+    assert self._guard_level(nav) < GUARD_HALTED, "vault: halted by the guardian, withdrawals wait"
     if sender != owner:
         erc20._spend_allowance(owner, sender, shares)
     erc20._burn(owner, shares)
@@ -473,7 +522,7 @@ def withdraw(assets: uint256, receiver: address = msg.sender, owner: address = m
     free: uint256 = self._free_collateral(nav)
     assert assets <= self._max_withdraw(owner, nav, free), "vault: withdraw over max"
     shares: uint256 = self._to_shares(assets, nav, True)
-    self._do_withdraw(msg.sender, receiver, owner, assets, shares, free)
+    self._do_withdraw(msg.sender, receiver, owner, assets, shares, free, nav)
     return shares
 
 
@@ -488,7 +537,7 @@ def redeem(shares: uint256, receiver: address = msg.sender, owner: address = msg
     free: uint256 = self._free_collateral(nav)
     assert shares <= self._max_redeem(owner, nav, free), "vault: redeem over max"
     assets: uint256 = self._to_assets(shares, nav, False)
-    self._do_withdraw(msg.sender, receiver, owner, assets, shares, free)
+    self._do_withdraw(msg.sender, receiver, owner, assets, shares, free, nav)
     return assets
 
 
@@ -577,6 +626,18 @@ def hedge_swap(
         self.total_idle += received
     log HedgeSwapped(buy_underlying=buy_underlying, amount_in=spent, amount_out=received)
     return received
+
+
+@external
+def set_risk_guard(guard: address):
+    """
+    @notice Connect the risk guard (circuit breakers). Once only.
+    """
+    self._only_owner()
+    assert self.risk_guard == empty(address), "vault: risk guard already set"
+    assert guard.is_contract, "vault: risk guard not a contract"
+    self.risk_guard = guard
+    log RiskGuardSet(guard=guard)
 
 
 @external
@@ -694,6 +755,9 @@ def set_deposit_cap(cap: uint256):
     """
     self._only_owner()
     assert cap <= MAX_DEPOSIT_CAP_UNITS * _ASSET_UNIT, "vault: cap above bound"
+    # A higher cap takes on more risk: it waits out the timelock.
+    if not param_timelock._gate(keccak256(slice(msg.data, 0, 36)), cap > self.deposit_cap):
+        return
     self.deposit_cap = cap
     log DepositCapSet(cap=cap)
 
@@ -728,3 +792,12 @@ def shutdown():
     assert not self.is_shutdown, "vault: already shut down"
     self.is_shutdown = True
     log Shutdown(account=msg.sender)
+
+
+@external
+def cancel_change(change_id: bytes32):
+    """
+    @notice Owner: drop a queued (loosening) parameter change.
+    """
+    self._only_owner()
+    param_timelock._cancel(change_id)

@@ -1,13 +1,16 @@
 """Ballast demo on a local anvil chain (`make demo`, i.e. `ape run demo`).
 
 ape starts anvil (ethereum:local:foundry). The script deploys the local market
-(real Uniswap V3 from npm, WETH9, a 6-decimal USDC, an ETH/USD feed), then the
-vault, option book and option market; a depositor deposits; the keeper opens
-two series and posts vols; a buyer buys options; the oracle moves and anyone
-refreshes the marks; the keeper's off-chain Greeks are checked against the
-on-chain marks; the series expire, settle from the first oracle round after
-expiry, the buyer claims, and the depositor withdraws. Every figure printed is
-read back from the chain. ape stops anvil on exit.
+(real Uniswap V3 from npm, WETH9, a 6-decimal USDC, an ETH/USD feed), then
+Ballast (vault, option book, option market, hedger, risk guard); a depositor
+deposits; the keeper opens two series and posts vols; a buyer buys options;
+the keeper hedges the book's delta on the Uniswap pool; the oracle misses its
+heartbeat and a breaker trips, refuses a deposit and recovers one level per
+cooldown; ETH moves and anyone refreshes the marks (the keeper's off-chain
+Greeks are checked against the on-chain marks); the series expire, settle
+from the first oracle round after expiry, the buyer claims, the keeper closes
+the hedge and the depositor redeems. Every figure printed is read back from
+the chain. ape stops anvil on exit.
 """
 import sys
 from pathlib import Path
@@ -18,7 +21,8 @@ from ape.logging import logger
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from keeper.greeks import bs_greeks  # noqa: E402
-from scripts.market import deploy_market, pool_price  # noqa: E402
+from scripts.market import arbitrage_to, deploy_market, pool_price  # noqa: E402
+from scripts.vault import deploy_ballast  # noqa: E402
 
 USD = 10**6
 WAD = 10**18
@@ -30,22 +34,61 @@ def usd(units: int) -> str:
     return f"{units / USD:,.2f} USDC"
 
 
+LEVELS = ["normal", "reduce-only", "withdraw-only", "halted"]
+
+
+def breakers(guard, tx) -> str:
+    names = [ev.name for ev in tx.events.filter(guard.BreakerTripped)]
+    resets = [ev.name for ev in tx.events.filter(guard.BreakerReset)]
+    parts = [f"tripped {', '.join(names)}"] if names else []
+    parts += [f"reset {', '.join(resets)}"] if resets else []
+    parts += [f"level {LEVELS[ev.previous]} -> {LEVELS[ev.level]}" for ev in tx.events.filter(guard.LevelChanged)]
+    return "; ".join(parts) or f"no change (level {LEVELS[guard.level()]})"
+
+
+def simulate(contract, method, sender, *args) -> str:
+    """eth_call a transaction (nothing is sent) and return its revert reason, or 'ok'."""
+    data = getattr(contract, method).encode_input(*args)
+    try:
+        chain.provider.web3.eth.call({"from": sender.address, "to": contract.address, "data": data})
+    except Exception as err:  # web3 ContractLogicError: "execution reverted: <reason>"
+        return str(err.args[0]).removeprefix("execution reverted: ")
+    return "ok"
+
+
+def hedge(hedger, feed, keeper, label):
+    """The keeper's rebalance toward zero delta (what the bot will decide), checked on-chain."""
+    spot = feed.latestAnswer() * 10 ** (18 - feed.decimals())
+    delta = hedger.net_delta()
+    buy = delta < 0
+    if buy:
+        amount = abs(delta) * spot // WAD // 10**12
+        min_out = amount * 10**12 * WAD // spot * 99 // 100
+    else:
+        amount = delta
+        min_out = amount * spot // WAD // 10**12 * 99 // 100
+    tx = hedger.rebalance(buy, amount, min_out, chain.pending_timestamp + 300, sender=keeper)
+    (ev,) = tx.events.filter(hedger.Rebalanced)
+    what = f"buys {ev.amount_out / WAD:.4f} ETH for {usd(ev.amount_in)}" if buy else f"sells {ev.amount_in / WAD:.4f} ETH for {usd(ev.amount_out)}"
+    print(f"   {label}: keeper {what} on Uniswap; net delta {ev.delta_before / WAD:+.4f} -> {ev.delta_after / WAD:+.4f} ETH "
+          f"({tx.gas_used:,} gas)")
+
+
 def main():
     logger.set_level("WARNING")
-    owner, keeper, guardian, depositor, buyer = accounts.test_accounts[:5]
+    owner, keeper, guardian, depositor, buyer, arb = accounts.test_accounts[:6]
     print(f"anvil chain {chain.chain_id}, started by ape")
 
     m = deploy_market(owner)
     print(f"\n1. local market: Uniswap V3 pool {m.pool.address} (0.05 %), price {pool_price(m):,.2f} USD/ETH")
     print(f"   feed {m.feed.address} (8 decimals) at {m.feed.latestAnswer() / 1e8:,.2f}")
 
-    vault = project.Vault.deploy(m.usdc, "Ballast ETH Options USDC", "bUSDC", keeper, guardian, 10_000_000 * USD, sender=owner)
-    book = project.OptionBook.deploy(vault, m.feed, sender=owner)
-    market = project.OptionMarket.deploy(vault, book, m.feed, sender=owner)
-    vault.set_option_book(book, sender=owner)
-    vault.set_option_market(market, sender=owner)
-    book.set_market(market, sender=owner)
-    print(f"\n2. Ballast: vault {vault.address} (holds the money), book {book.address}, market {market.address}")
+    b = deploy_ballast(project, owner, keeper, guardian, m.usdc, m.feed, m.router, m.pool, m.weth, cap=10_000_000 * USD)
+    vault, book, market, hedger, guard = b.vault, b.book, b.options, b.hedger, b.guard
+    chain.pending_timestamp += 700  # pool history for the TWAP
+    m.feed.set_answer(3_000 * 10**8, sender=owner)
+    print(f"\n2. Ballast: vault {vault.address} (holds the money), book {book.address}, market {market.address},")
+    print(f"   hedger {hedger.address}, risk guard {guard.address} (level {LEVELS[guard.level()]})")
 
     m.usdc.mint(depositor, 250_000 * USD, sender=depositor)
     m.usdc.approve(vault, 2**256 - 1, sender=depositor)
@@ -71,32 +114,60 @@ def main():
           f"free collateral {usd(vault.free_collateral())}")
     vega, gamma = book.net_greeks()
     print(f"   book: net delta {book.net_delta() / WAD:+.3f} ETH, |vega| {vega / WAD:,.0f} USD per 1.00 of vol, "
-          f"|cash gamma| {gamma / WAD:,.0f} USD per 1 % move (unhedged: the Uniswap hedger is not built yet)")
+          f"|cash gamma| {gamma / WAD:,.0f} USD per 1 % move")
+
+    print("\n6. hedging (oracle fresh, pool TWAP within 1.5 %, min_out >= oracle - 1 %, <= 10 % of NAV, band 1 % of NAV):")
+    hedge(hedger, m.feed, keeper, "delta hedge")
+    print(f"   vault holds {vault.hedge_units() / WAD:.4f} WETH; NAV {usd(vault.totalAssets())}")
+
+    print("\n7. circuit breakers: the feed misses its 1 h heartbeat; anyone pokes the guard:")
+    chain.pending_timestamp += 3_601
+    tx = guard.poke(sender=depositor)
+    print(f"   poke: {breakers(guard, tx)}")
+    print(f"   a deposit is refused: '{simulate(vault, 'deposit', depositor, 1_000 * USD, depositor)}' "
+          f"(maxDeposit {usd(vault.maxDeposit(depositor))})")
+    got = vault.withdraw(1_000 * USD, sender=depositor)
+    print(f"   a withdrawal still works (marks are fresh): {usd(1_000 * USD)} out, {got.gas_used:,} gas")
+    m.feed.set_answer(3_000 * 10**8, sender=owner)
+    for hour in (1, 2):
+        chain.pending_timestamp += 3_600
+        m.feed.set_answer(3_000 * 10**8, sender=owner)
+        book.update_marks(sender=depositor)
+        tx = guard.poke(sender=depositor)
+        print(f"   feed back; {hour} h later poke: {breakers(guard, tx)}")
 
     chain.pending_timestamp += DAY
+    arbitrage_to(m, 3_120, arb)  # arbitrageurs bring the pool to the market price
+    chain.pending_timestamp += 700
     m.feed.set_answer(3_120 * 10**8, sender=owner)
     book.update_marks(sender=depositor)
     mk = book.marks(call)
     tau = (expiry - mk.computed_at) / YEAR
     off = bs_greeks(mk.spot / WAD, 3_300.0, tau, 0.0, mk.vol / WAD, True)
-    print(f"\n6. a day later ETH is 3,120: anyone refreshes the marks. Call #{call} on-chain {mk.price / WAD:,.10f} "
-          f"vs keeper off-chain {float(off.price):,.10f} (diff {abs(mk.price / WAD - float(off.price)):.1e})")
-    print(f"   NAV {usd(vault.totalAssets())}")
+    print(f"\n8. a day later ETH is 3,120 (pool {pool_price(m):,.2f}): anyone refreshes the marks. Call #{call} on-chain "
+          f"{mk.price / WAD:,.10f} vs keeper off-chain {float(off.price):,.10f} (diff {abs(mk.price / WAD - float(off.price)):.1e})")
+    hedge(hedger, m.feed, keeper, "re-hedge")
+    tx = guard.poke(sender=depositor)
+    print(f"   NAV {usd(vault.totalAssets())}; guard poke: {breakers(guard, tx)}")
 
     chain.pending_timestamp = expiry + 60
     m.feed.set_answer(3_450 * 10**8, sender=owner)
     rid = m.feed.latest_round()
     market.settle(call, rid, sender=buyer)
     market.settle(put, rid, sender=buyer)
-    print(f"\n7. expiry: first oracle round after expiry says 3,450. Call pays {market.payoff_per_unit(call) / WAD:,.2f} USD/ETH, "
+    print(f"\n9. expiry: first oracle round after expiry says 3,450. Call pays {market.payoff_per_unit(call) / WAD:,.2f} USD/ETH, "
           f"put expires worthless; {usd(vault.total_reserved())} moved to the claims reserve")
     before = m.usdc.balanceOf(buyer)
     market.claim(call, sender=buyer)
     print(f"   buyer claims {usd(m.usdc.balanceOf(buyer) - before)}")
+    arbitrage_to(m, 3_450, arb)
+    chain.pending_timestamp += 700
+    m.feed.set_answer(3_450 * 10**8, sender=owner)
+    hedge(hedger, m.feed, keeper, "book closed")
 
     before = m.usdc.balanceOf(depositor)
     vault.redeem(vault.balanceOf(depositor), sender=depositor)
     got = m.usdc.balanceOf(depositor) - before
-    print(f"\n8. depositor redeems everything: {usd(got)} for {usd(200_000 * USD)} in "
-          f"({(got - 200_000 * USD) / USD:+,.2f} USDC: premiums earned minus the call's payoff)")
+    print(f"\n10. depositor redeems everything: {usd(got)} (deposited {usd(200_000 * USD)}, took {usd(1_000 * USD)} out in step 7): "
+          f"{(got + 1_000 * USD - 200_000 * USD) / USD:+,.2f} USDC from premiums, the call's payoff and the hedge")
     print("\ndemo done; ape stops anvil.")

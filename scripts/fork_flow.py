@@ -17,6 +17,7 @@ from ape.logging import logger
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from scripts.market import _container  # noqa: E402
+from scripts.vault import deploy_ballast  # noqa: E402
 
 USD = 10**6
 WAD = 10**18
@@ -33,14 +34,8 @@ def main():
     print(f"fork: chain {chain.chain_id}, block {chain.blocks.head.number}, pool {addr['pool']}")
     assert chain.chain_id == 1, "fork flow: expected the chain id 1 upstream"
 
-    vault = project.Vault.deploy(usdc, "Ballast ETH Options USDC", "bUSDC", keeper, guardian, 10**9 * USD, sender=owner)
-    book = project.OptionBook.deploy(vault, feed, sender=owner)
-    options = project.OptionMarket.deploy(vault, book, feed, sender=owner)
-    hedger = project.Hedger.deploy(vault, book, addr["router"], addr["pool"], weth, feed, sender=owner)
-    vault.set_option_book(book, sender=owner)
-    vault.set_option_market(options, sender=owner)
-    vault.set_hedger(hedger, sender=owner)
-    book.set_market(options, sender=owner)
+    b = deploy_ballast(project, owner, keeper, guardian, usdc, feed, addr["router"], addr["pool"], weth)
+    vault, book, options, hedger = b.vault, b.book, b.options, b.hedger
     chain.pending_timestamp += 700  # TWAP history on the forked pool
     feed.set_answer(3_000 * 10**8, sender=owner)
 

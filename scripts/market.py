@@ -134,6 +134,33 @@ def pool_price(market: Market) -> float:
     return raw * 10**12 if weth_is_token0 else 10**12 / raw
 
 
+def arbitrage_to(market: Market, usd_per_eth: float, trader) -> None:
+    """Swap on the pool (as an arbitrageur would) until its price is `usd_per_eth`.
+
+    One `exactInputSingle` with a generous input and `sqrtPriceLimitX96` at the
+    target: the pool stops exactly there. The trader is funded with test tokens.
+    """
+    from ape import chain
+
+    weth_is_token0 = market.pool.token0() == market.weth.address
+    target = sqrt_price_x96(usd_per_eth, weth_is_token0)
+    current = market.pool.slot0()[0]
+    if target == current:
+        return
+    up = usd_per_eth > pool_price(market)  # ETH must get dearer: buy WETH with USDC
+    if up:
+        token_in, token_out, amount = market.usdc, market.weth, 10**15  # 1e9 USDC
+        market.usdc.mint(trader, amount, sender=trader)
+    else:
+        token_in, token_out, amount = market.weth, market.usdc, 10**24  # 1e6 WETH
+        chain.provider.set_balance(trader, amount + 10**21)
+        market.weth.deposit(value=amount, sender=trader)
+    token_in.approve(market.router, 2**256 - 1, sender=trader)
+    market.router.exactInputSingle(
+        (token_in, token_out, FEE, trader, chain.pending_timestamp + 60, amount, 0, target), sender=trader
+    )
+
+
 def _record_path(chain_id: int) -> Path:
     from ape import project
 

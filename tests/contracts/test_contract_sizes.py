@@ -2,7 +2,7 @@
 import pytest
 
 EIP170 = 24_576
-DEPLOYABLE = ["Vault", "OptionBook", "OptionMarket", "Hedger"]
+DEPLOYABLE = ["Vault", "OptionBook", "OptionMarket", "Hedger", "RiskGuard"]
 
 
 @pytest.mark.parametrize("name", DEPLOYABLE)

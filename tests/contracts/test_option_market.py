@@ -185,9 +185,10 @@ def test_bad_buys_revert_with_reason(s, chain, owner, keeper, guardian, buyer, f
 @pytest.mark.parametrize(
     "limits,message",
     [
-        ((10**16, 10**18, 2 * 10**17), "book: stress margin above max_utilisation"),
-        ((9 * 10**17, 10**15, 2 * 10**17), "book: net vega above cap"),
-        ((9 * 10**17, 10**18, 10**14), "book: net gamma above cap"),
+        # each a tightening of one default (50 %, 25 %, 5 %): applies at once, no timelock
+        ((10**16, 25 * 10**16, 5 * 10**16), "book: stress margin above max_utilisation"),
+        ((5 * 10**17, 10**15, 5 * 10**16), "book: net vega above cap"),
+        ((5 * 10**17, 25 * 10**16, 10**14), "book: net gamma above cap"),
     ],
 )
 def test_sales_that_break_a_limit_revert(s, chain, owner, keeper, buyer, fund_system, usdc, limits, message):

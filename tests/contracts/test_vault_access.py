@@ -22,6 +22,8 @@ MATRIX = {
     "reserve_payout": (lambda a: [1], set(), "vault: caller is not the option market"),
     "pay_claim": (lambda a: [a["stranger"], 1], set(), "vault: caller is not the option market"),
     "set_hedger": (lambda a: [a["book"]], {"owner"}, OWNER_ONLY),
+    "set_risk_guard": (lambda a: [a["book"]], {"owner"}, OWNER_ONLY),
+    "cancel_change": (lambda a: [b"\x01" * 32], {"owner"}, OWNER_ONLY),
     "hedge_swap": (
         lambda a: [a["stranger"], a["stranger"], 500, True, 1, 0, 0],
         set(),

@@ -105,7 +105,6 @@ def test_compromised_keeper_cannot_add_delta_trade_big_or_often(h, keeper, attac
         h.hedger.rebalance(True, 1_000 * USD, 0, chain.pending_timestamp - 1, sender=keeper)
     # Overshoot: from about -10 ETH to about +6 ETH is farther from the band than before? No:
     # |+6| < |-10|. Hedge first to near zero, then try to add direction.
-    h.hedger.set_hedge_limits(600, 15 * 10**15, 10**16, 25 * 10**16, 300, 10**16, sender=owner)
     h.hedger.rebalance(True, 30_000 * USD, oracle_floor(h, 30_000 * USD), deadline, sender=keeper)
     with ape.reverts("hedger: cooldown"):
         h.hedger.rebalance(True, 1_000 * USD, oracle_floor(h, 1_000 * USD), deadline, sender=keeper)

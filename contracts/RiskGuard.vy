@@ -1,0 +1,575 @@
+# pragma version 0.4.3
+# pragma nonreentrancy on
+"""
+@title Ballast RiskGuard: circuit breakers and the vault's graduated state
+@notice Six named breakers watch the market, the oracle and the vault:
+
+          breaker               trips when                                   sends to
+          oracle_stale          feed answer older than `oracle_stale_after`  withdraw-only
+                                (or unreadable / non-positive)
+          oracle_dex_deviation  |pool TWAP - oracle| > `max_oracle_dex_deviation`
+                                x oracle (or the pool unreadable)            reduce-only
+          spot_move             |spot - spot anchor| > `max_spot_move` x
+                                anchor, anchors taken each `spot_move_window` reduce-only
+          nav_drawdown          NAV per share below its peak over
+                                `drawdown_window` by > `max_drawdown`        withdraw-only
+          marks_stale           the book refuses its marks cache (age/drift) reduce-only
+          thin_liquidity        pool depth for a 1 % move < `min_pool_depth`
+                                x NAV                                        reduce-only
+
+        Levels (graduated, DESIGN.md): 0 normal, 1 reduce-only (no sales, no
+        deposits, hedges may only shrink |delta|), 2 withdraw-only (as 1, and
+        the keeper may only close the hedge), 3 halted (guardian only; nothing
+        moves, withdrawals included, for at most `MAX_HALT`, after which it
+        falls back to withdraw-only by itself). Withdrawals stay open below
+        halted wherever the marks are fresh (the vault needs them for NAV).
+
+        The vault, the option market and the hedger call in on every
+        state-changing entry point (`poke()` / `vault_check()`), and anyone may
+        `poke()`: each call measures every breaker, latches the ones whose
+        condition holds (event `BreakerTripped`), clears a latch once its
+        condition has been clear for `cooldown` seconds (`BreakerReset`), and
+        moves the level: down at once to the worst latched breaker, up one
+        step per `cooldown` once the latches allow it (`LevelChanged`). The
+        guardian (or owner) may `trip(level)` at once and `reset()`, which
+        clears the latches and the guardian floor and moves up one step
+        without waiting. A call that reverts (a refused deposit) does not
+        persist its measurement; `poke()` always does.
+
+        Parameters: owner only, inside hard bounds written as constants;
+        loosening changes wait `param_timelock.DELAY`, tightening ones apply
+        at once. Units: fractions in wad (1e18 = 100 %), times in seconds.
+@custom:kill The guardian calls `trip(3)` (halted); the vault's `shutdown()`
+        remains the one-way exit.
+"""
+
+import oracle
+import param_timelock
+
+initializes: param_timelock
+exports: param_timelock.queued
+
+
+interface IVault:
+    def owner() -> address: view
+    def guardian() -> address: view
+    def totalAssets() -> uint256: view
+    def totalSupply() -> uint256: view
+
+
+interface IHedger:
+    def prices() -> (uint256, uint256, uint256): view
+    def pool_depth() -> uint256: view
+
+
+interface IBook:
+    def check_marks() -> bool: view
+
+
+interface IAggregator:
+    def latestRoundData() -> (uint80, int256, uint256, uint256, uint80): view
+
+
+event BreakerTripped:
+    breaker: indexed(uint256)
+    name: String[24]
+    value: uint256
+    threshold: uint256
+
+event BreakerReset:
+    breaker: indexed(uint256)
+    name: String[24]
+
+event LevelChanged:
+    previous: uint8
+    level: uint8
+    by: indexed(address)
+
+event ParameterSet:
+    name: String[32]
+    value: uint256
+
+
+NORMAL: public(constant(uint8)) = 0
+REDUCE_ONLY: public(constant(uint8)) = 1
+WITHDRAW_ONLY: public(constant(uint8)) = 2
+HALTED: public(constant(uint8)) = 3
+
+N_BREAKERS: constant(uint256) = 6
+ORACLE_STALE: constant(uint256) = 0
+ORACLE_DEX_DEVIATION: constant(uint256) = 1
+SPOT_MOVE: constant(uint256) = 2
+NAV_DRAWDOWN: constant(uint256) = 3
+MARKS_STALE: constant(uint256) = 4
+THIN_LIQUIDITY: constant(uint256) = 5
+# The level each breaker sends the vault to.
+LEVELS: constant(uint8[N_BREAKERS]) = [2, 1, 1, 2, 1, 1]
+
+WAD: constant(uint256) = 10**18
+VIRTUAL_SHARES: constant(uint256) = 10**6   # the vault's share offset
+MAX_HALT: public(constant(uint256)) = 3 * 86_400
+
+# Hard bounds.
+MIN_STALE_AFTER: constant(uint256) = 60
+MAX_STALE_AFTER: constant(uint256) = 86_400
+MAX_DEVIATION_BOUND: constant(uint256) = 2 * 10**17      # 20 %
+MIN_SPOT_MOVE: constant(uint256) = 10**16                # 1 %
+MAX_SPOT_MOVE: constant(uint256) = 5 * 10**17            # 50 %
+MIN_SPOT_WINDOW: constant(uint256) = 300
+MAX_SPOT_WINDOW: constant(uint256) = 86_400
+MIN_DRAWDOWN: constant(uint256) = 10**16                 # 1 %
+MAX_DRAWDOWN: constant(uint256) = 5 * 10**17             # 50 %
+MIN_DRAWDOWN_WINDOW: constant(uint256) = 3_600
+MAX_DRAWDOWN_WINDOW: constant(uint256) = 7 * 86_400
+MAX_MIN_POOL_DEPTH: constant(uint256) = 10**18           # 100 % of NAV
+MIN_COOLDOWN: constant(uint256) = 300
+MAX_COOLDOWN: constant(uint256) = 7 * 86_400
+
+vault: public(immutable(address))
+book: public(immutable(address))
+hedger: public(immutable(address))
+feed: public(immutable(address))
+FEED_DECIMALS: immutable(uint8)
+ASSET_SCALE: immutable(uint256)
+
+# parameters
+oracle_stale_after: public(uint256)
+max_oracle_dex_deviation: public(uint256)
+max_spot_move: public(uint256)
+spot_move_window: public(uint256)
+max_drawdown: public(uint256)
+drawdown_window: public(uint256)
+min_pool_depth: public(uint256)
+cooldown: public(uint256)
+
+# state
+level: public(uint8)
+level_since: public(uint256)
+guardian_floor: public(uint8)
+latched: public(uint256)                       # bit i = breaker i latched
+last_seen: public(uint256[N_BREAKERS])         # last time each condition held
+spot_anchor: public(uint256)
+spot_prev_anchor: public(uint256)
+spot_anchor_time: public(uint256)
+pps_peak: public(uint256)
+pps_prev_peak: public(uint256)
+pps_bucket_start: public(uint256)
+
+
+struct Reading:
+    bits: uint256           # conditions that hold now
+    spot: uint256           # oracle spot (wad), 0 if unreadable
+    pps: uint256            # NAV per share (wad), 0 if unknown
+    values: uint256[N_BREAKERS]
+    thresholds: uint256[N_BREAKERS]
+
+
+@deploy
+def __init__(vault_: address, book_: address, hedger_: address, feed_: address, asset_decimals: uint8):
+    assert vault_.is_contract, "guard: vault not a contract"
+    assert book_.is_contract, "guard: book not a contract"
+    assert hedger_.is_contract, "guard: hedger not a contract"
+    assert asset_decimals <= 18, "guard: asset decimals > 18"
+    vault = vault_
+    book = book_
+    hedger = hedger_
+    feed = feed_
+    FEED_DECIMALS = oracle._feed_decimals(feed_)
+    ASSET_SCALE = 10 ** convert(18 - asset_decimals, uint256)
+    self.oracle_stale_after = 3_600                  # Rysk STALE_PRICE_DELAY
+    self.max_oracle_dex_deviation = 3 * 10**16       # 3 % (hedges need 1.5 %)
+    self.max_spot_move = 10**17                      # 10 % ...
+    self.spot_move_window = 3_600                    # ... within about an hour
+    self.max_drawdown = 10**17                       # 10 % NAV/share ...
+    self.drawdown_window = 86_400                    # ... below its 1-day peak
+    self.min_pool_depth = 10**16                     # 1 % of NAV (Lyra liquidityCB)
+    self.cooldown = 3_600
+    self.level_since = block.timestamp
+
+
+# ---------------------------------------------------------------- measuring
+
+@pure
+@internal
+def _name(i: uint256) -> String[24]:
+    if i == ORACLE_STALE:
+        return "oracle_stale"
+    if i == ORACLE_DEX_DEVIATION:
+        return "oracle_dex_deviation"
+    if i == SPOT_MOVE:
+        return "spot_move"
+    if i == NAV_DRAWDOWN:
+        return "nav_drawdown"
+    if i == MARKS_STALE:
+        return "marks_stale"
+    return "thin_liquidity"
+
+
+@view
+@internal
+def _oracle_reading() -> (bool, uint256, uint256):
+    """
+    @dev (readable, spot wad, updatedAt) without reverting.
+    """
+    ok: bool = False
+    resp: Bytes[160] = b""
+    ok, resp = raw_call(feed, method_id("latestRoundData()"), max_outsize=160, is_static_call=True, revert_on_failure=False)
+    if not ok or len(resp) != 160:
+        return False, 0, 0
+    round_id: uint80 = 0
+    answer: int256 = 0
+    started: uint256 = 0
+    updated: uint256 = 0
+    answered: uint80 = 0
+    round_id, answer, started, updated, answered = abi_decode(resp, (uint80, int256, uint256, uint256, uint80))
+    if answer <= 0 or updated > block.timestamp:
+        return False, 0, 0
+    return True, oracle._to_wad(answer, FEED_DECIMALS), updated
+
+
+@view
+@internal
+def _try_uint(target: address, data: Bytes[4]) -> (bool, uint256):
+    ok: bool = False
+    resp: Bytes[32] = b""
+    ok, resp = raw_call(target, data, max_outsize=32, is_static_call=True, revert_on_failure=False)
+    if not ok or len(resp) != 32:
+        return False, 0
+    return True, abi_decode(resp, uint256)
+
+
+@view
+@internal
+def _rel_diff(a: uint256, ref: uint256) -> uint256:
+    """
+    @dev |a - ref| / ref in wad (ref > 0).
+    """
+    if a > ref:
+        return (a - ref) * WAD // ref
+    return (ref - a) * WAD // ref
+
+
+@view
+@internal
+def _measure(have_nav: bool, nav_: uint256, supply_: uint256, marks_known_fresh: bool) -> Reading:
+    """
+    @dev Every breaker's condition now. NAV in asset units; `have_nav` =
+         the caller (the vault) passed NAV and supply.
+    """
+    r: Reading = empty(Reading)
+    t: uint256 = block.timestamp
+
+    # oracle_stale
+    ok: bool = False
+    updated: uint256 = 0
+    ok, r.spot, updated = self._oracle_reading()
+    r.thresholds[ORACLE_STALE] = self.oracle_stale_after
+    if not ok:
+        r.bits |= 1 << ORACLE_STALE
+        r.values[ORACLE_STALE] = max_value(uint256)
+    else:
+        r.values[ORACLE_STALE] = t - updated
+        if t - updated > self.oracle_stale_after:
+            r.bits |= 1 << ORACLE_STALE
+
+    # oracle_dex_deviation: the hedger reads oracle, TWAP and pool spot
+    r.thresholds[ORACLE_DEX_DEVIATION] = self.max_oracle_dex_deviation
+    resp: Bytes[96] = b""
+    ok, resp = raw_call(hedger, method_id("prices()"), max_outsize=96, is_static_call=True, revert_on_failure=False)
+    if ok and len(resp) == 96 and r.spot != 0:
+        o: uint256 = 0
+        twap: uint256 = 0
+        pool_spot: uint256 = 0
+        o, twap, pool_spot = abi_decode(resp, (uint256, uint256, uint256))
+        r.values[ORACLE_DEX_DEVIATION] = self._rel_diff(twap, r.spot)
+        if r.values[ORACLE_DEX_DEVIATION] > self.max_oracle_dex_deviation:
+            r.bits |= 1 << ORACLE_DEX_DEVIATION
+    else:
+        r.bits |= 1 << ORACLE_DEX_DEVIATION
+        r.values[ORACLE_DEX_DEVIATION] = max_value(uint256)
+
+    # spot_move: against this window's anchor and the previous one, each
+    # only while it is recent (an anchor from days ago says nothing)
+    r.thresholds[SPOT_MOVE] = self.max_spot_move
+    if r.spot != 0:
+        move: uint256 = 0
+        w: uint256 = self.spot_move_window
+        start: uint256 = self.spot_anchor_time
+        a: uint256 = self.spot_anchor
+        if a != 0 and t < start + 2 * w:
+            move = self._rel_diff(r.spot, a)
+        a = self.spot_prev_anchor
+        if a != 0 and t < start + w:
+            move = max(move, self._rel_diff(r.spot, a))
+        r.values[SPOT_MOVE] = move
+        if move > self.max_spot_move:
+            r.bits |= 1 << SPOT_MOVE
+
+    # marks_stale
+    if not marks_known_fresh:
+        ok, resp = raw_call(book, method_id("check_marks()"), max_outsize=32, is_static_call=True, revert_on_failure=False)
+        if not ok:
+            r.bits |= 1 << MARKS_STALE
+            r.values[MARKS_STALE] = 1
+
+    # NAV per share and pool depth need NAV (unknown while marks are stale)
+    nav: uint256 = nav_
+    supply: uint256 = supply_
+    known: bool = have_nav
+    if not known:
+        ok1: bool = False
+        ok2: bool = False
+        ok1, nav = self._try_uint(vault, method_id("totalAssets()"))
+        ok2, supply = self._try_uint(vault, method_id("totalSupply()"))
+        known = ok1 and ok2
+    r.thresholds[NAV_DRAWDOWN] = self.max_drawdown
+    r.thresholds[THIN_LIQUIDITY] = self.min_pool_depth
+    if known:
+        r.pps = (nav + 1) * WAD * ASSET_SCALE // (supply + VIRTUAL_SHARES)
+        peak: uint256 = 0
+        w: uint256 = self.drawdown_window
+        start: uint256 = self.pps_bucket_start
+        if t < start + 2 * w:
+            peak = self.pps_peak
+        if t < start + w:
+            peak = max(peak, self.pps_prev_peak)
+        if peak > r.pps:
+            r.values[NAV_DRAWDOWN] = (peak - r.pps) * WAD // peak
+            if r.values[NAV_DRAWDOWN] > self.max_drawdown:
+                r.bits |= 1 << NAV_DRAWDOWN
+        depth: uint256 = 0
+        ok, depth = self._try_uint(hedger, method_id("pool_depth()"))
+        if nav != 0:
+            nav_wad: uint256 = nav * ASSET_SCALE
+            r.values[THIN_LIQUIDITY] = depth * WAD // nav_wad
+            if not ok or depth * WAD < self.min_pool_depth * nav_wad:
+                r.bits |= 1 << THIN_LIQUIDITY
+    return r
+
+
+# ---------------------------------------------------------------- persisting
+
+@internal
+def _roll_anchors(r: Reading):
+    t: uint256 = block.timestamp
+    if r.spot != 0:
+        w: uint256 = self.spot_move_window
+        start: uint256 = self.spot_anchor_time
+        if self.spot_anchor == 0 or t >= start + w:
+            # the old anchor still counts for one more window if it is recent
+            if self.spot_anchor != 0 and t < start + 2 * w:
+                self.spot_prev_anchor = self.spot_anchor
+            else:
+                self.spot_prev_anchor = r.spot
+            self.spot_anchor = r.spot
+            self.spot_anchor_time = t
+    if r.pps != 0:
+        w: uint256 = self.drawdown_window
+        start: uint256 = self.pps_bucket_start
+        if self.pps_peak == 0 or t >= start + w:
+            if self.pps_peak != 0 and t < start + 2 * w:
+                self.pps_prev_peak = self.pps_peak
+            else:
+                self.pps_prev_peak = r.pps
+            self.pps_peak = r.pps
+            self.pps_bucket_start = t
+        elif r.pps > self.pps_peak:
+            self.pps_peak = r.pps
+
+
+@internal
+def _set_level(new: uint8):
+    old: uint8 = self.level
+    if new != old:
+        self.level = new
+        self.level_since = block.timestamp
+        log LevelChanged(previous=old, level=new, by=msg.sender)
+
+
+@internal
+def _target() -> uint8:
+    target: uint8 = self.guardian_floor
+    bits: uint256 = self.latched
+    for i: uint256 in range(N_BREAKERS):
+        if bits & (1 << i) != 0:
+            target = max(target, LEVELS[i])
+    return target
+
+
+@internal
+def _apply(r: Reading, step_now: bool) -> uint8:
+    """
+    @dev Latch / clear breakers from a reading, then move the level: down to
+         the target at once; up one step once `cooldown` has passed since the
+         last change (or at once when `step_now`, the guardian's reset).
+    """
+    t: uint256 = block.timestamp
+    cd: uint256 = self.cooldown
+    bits: uint256 = self.latched
+    for i: uint256 in range(N_BREAKERS):
+        bit: uint256 = 1 << i
+        if r.bits & bit != 0:
+            self.last_seen[i] = t
+            if bits & bit == 0:
+                bits |= bit
+                log BreakerTripped(breaker=i, name=self._name(i), value=r.values[i], threshold=r.thresholds[i])
+        elif bits & bit != 0 and t >= self.last_seen[i] + cd:
+            bits &= ~bit
+            log BreakerReset(breaker=i, name=self._name(i))
+    self.latched = bits
+    self._roll_anchors(r)
+
+    current: uint8 = self.level
+    if current == HALTED and self.guardian_floor == HALTED and t >= self.level_since + MAX_HALT:
+        # a halt cannot lock depositors in for longer than MAX_HALT
+        self.guardian_floor = WITHDRAW_ONLY
+    target: uint8 = self._target()
+    if target > current:
+        self._set_level(target)
+    elif target < current and (step_now or current == HALTED or t >= self.level_since + cd):
+        # (a halt is only lifted by the guardian's reset or by MAX_HALT)
+        self._set_level(current - 1)
+    return self.level
+
+
+# ---------------------------------------------------------------- entry points
+
+@external
+def poke() -> uint8:
+    """
+    @notice Anyone: measure every breaker, persist trips and resets, move
+            the level; returns it. The market and the hedger call this on
+            every sale and rebalance.
+    """
+    return self._apply(self._measure(False, 0, 0, False), False)
+
+
+@external
+def vault_check(nav: uint256, supply: uint256) -> uint8:
+    """
+    @notice Vault only: as `poke`, with the NAV (asset units) and share
+            supply the vault has just computed (NAV known => marks fresh).
+    """
+    assert msg.sender == vault, "guard: caller is not the vault"
+    return self._apply(self._measure(True, nav, supply, True), False)
+
+
+@view
+@external
+def conditions() -> uint256:
+    """
+    @notice Bitmask of the breaker conditions that hold right now (bit i =
+            breaker i, named by `breaker_name(i)`), without persisting anything.
+    """
+    return self._measure(False, 0, 0, False).bits
+
+
+@view
+@external
+def breaker_name(i: uint256) -> String[24]:
+    return self._name(i)
+
+
+@view
+@external
+def breaker_level(i: uint256) -> uint8:
+    return LEVELS[i]
+
+
+# ---------------------------------------------------------------- guardian
+
+@internal
+def _only_guardian_or_owner():
+    assert msg.sender == staticcall IVault(vault).guardian() or msg.sender == staticcall IVault(vault).owner(), "guard: caller is not guardian or owner"
+
+
+@external
+def trip(level_: uint8):
+    """
+    @notice Guardian or owner: move the vault to `level_` (1 reduce-only,
+            2 withdraw-only, 3 halted) at once and hold it there until `reset`.
+    """
+    self._only_guardian_or_owner()
+    assert level_ >= REDUCE_ONLY and level_ <= HALTED, "guard: level out of range"
+    self.guardian_floor = max(self.guardian_floor, level_)
+    if level_ > self.level:
+        self._set_level(level_)
+
+
+@external
+def reset():
+    """
+    @notice Guardian or owner: clear the guardian floor and every latch,
+            re-measure, and move up one step now (no cooldown). Breakers
+            whose condition still holds latch again at once.
+    """
+    self._only_guardian_or_owner()
+    self.guardian_floor = NORMAL
+    bits: uint256 = self.latched
+    for i: uint256 in range(N_BREAKERS):
+        if bits & (1 << i) != 0:
+            log BreakerReset(breaker=i, name=self._name(i))
+            self.last_seen[i] = 0
+    self.latched = 0
+    self._apply(self._measure(False, 0, 0, False), True)
+
+
+# ---------------------------------------------------------------- parameters
+
+@external
+def set_breakers(
+    oracle_stale_after_: uint256, max_oracle_dex_deviation_: uint256,
+    max_spot_move_: uint256, spot_move_window_: uint256,
+    max_drawdown_: uint256, drawdown_window_: uint256,
+    min_pool_depth_: uint256, cooldown_: uint256,
+):
+    """
+    @notice Owner: every breaker parameter, each within its hard bounds.
+            Loosening any of them queues the whole change for the timelock.
+    """
+    assert msg.sender == staticcall IVault(vault).owner(), "guard: caller is not the owner"
+    assert oracle_stale_after_ >= MIN_STALE_AFTER and oracle_stale_after_ <= MAX_STALE_AFTER, "guard: oracle_stale_after out of bounds"
+    assert max_oracle_dex_deviation_ != 0 and max_oracle_dex_deviation_ <= MAX_DEVIATION_BOUND, "guard: max_oracle_dex_deviation out of bounds"
+    assert max_spot_move_ >= MIN_SPOT_MOVE and max_spot_move_ <= MAX_SPOT_MOVE, "guard: max_spot_move out of bounds"
+    assert spot_move_window_ >= MIN_SPOT_WINDOW and spot_move_window_ <= MAX_SPOT_WINDOW, "guard: spot_move_window out of bounds"
+    assert max_drawdown_ >= MIN_DRAWDOWN and max_drawdown_ <= MAX_DRAWDOWN, "guard: max_drawdown out of bounds"
+    assert drawdown_window_ >= MIN_DRAWDOWN_WINDOW and drawdown_window_ <= MAX_DRAWDOWN_WINDOW, "guard: drawdown_window out of bounds"
+    assert min_pool_depth_ <= MAX_MIN_POOL_DEPTH, "guard: min_pool_depth out of bounds"
+    assert cooldown_ >= MIN_COOLDOWN and cooldown_ <= MAX_COOLDOWN, "guard: cooldown out of bounds"
+    loosens: bool = (
+        oracle_stale_after_ > self.oracle_stale_after
+        or max_oracle_dex_deviation_ > self.max_oracle_dex_deviation
+        or max_spot_move_ > self.max_spot_move
+        or spot_move_window_ < self.spot_move_window
+        or max_drawdown_ > self.max_drawdown
+        or drawdown_window_ < self.drawdown_window
+        or min_pool_depth_ < self.min_pool_depth
+        or cooldown_ < self.cooldown
+    )
+    if not param_timelock._gate(keccak256(slice(msg.data, 0, 260)), loosens):
+        return
+    self.oracle_stale_after = oracle_stale_after_
+    self.max_oracle_dex_deviation = max_oracle_dex_deviation_
+    self.max_spot_move = max_spot_move_
+    self.spot_move_window = spot_move_window_
+    self.max_drawdown = max_drawdown_
+    self.drawdown_window = drawdown_window_
+    self.min_pool_depth = min_pool_depth_
+    self.cooldown = cooldown_
+    log ParameterSet(name="oracle_stale_after", value=oracle_stale_after_)
+    log ParameterSet(name="max_oracle_dex_deviation", value=max_oracle_dex_deviation_)
+    log ParameterSet(name="max_spot_move", value=max_spot_move_)
+    log ParameterSet(name="spot_move_window", value=spot_move_window_)
+    log ParameterSet(name="max_drawdown", value=max_drawdown_)
+    log ParameterSet(name="drawdown_window", value=drawdown_window_)
+    log ParameterSet(name="min_pool_depth", value=min_pool_depth_)
+    log ParameterSet(name="cooldown", value=cooldown_)
+
+
+@external
+def cancel_change(change_id: bytes32):
+    """
+    @notice Owner: drop a queued (loosening) parameter change.
+    """
+    assert msg.sender == staticcall IVault(vault).owner(), "guard: caller is not the owner"
+    param_timelock._cancel(change_id)

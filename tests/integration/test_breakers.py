@@ -1,0 +1,277 @@
+"""Circuit breakers, graduated levels, parameter timelock and rolling hedge caps,
+on the real Uniswap V3 market: each breaker trips on its condition, blocks what
+its level blocks, and resets after the cooldown one level at a time."""
+import ape
+import pytest
+
+from tests.integration.test_hedging import oracle_floor, pump, seed
+from scripts.market import FEE, pool_price
+
+USD = 10**6
+WAD = 10**18
+HOUR = 3_600
+DAY = 86_400
+DEFAULTS = [3_600, 3 * 10**16, 10**17, 3_600, 10**17, 86_400, 10**16, 3_600]  # set_breakers order
+BIT = {"oracle_stale": 0, "oracle_dex_deviation": 1, "spot_move": 2, "nav_drawdown": 3, "marks_stale": 4, "thin_liquidity": 5}
+
+
+@pytest.fixture
+def h(hedged, depositor, buyer, keeper, chain):
+    return seed(hedged, depositor, buyer, keeper, chain)
+
+
+def later(h, owner, chain, seconds, price=3_000):
+    """Let time pass with a live oracle (and fresh marks) at `price`."""
+    chain.pending_timestamp += seconds
+    h.feed.set_answer(price * 10**8, sender=owner)
+    h.book.update_marks(sender=owner)
+
+
+def tripped(tx, guard):
+    return {ev.name for ev in tx.events.filter(guard.BreakerTripped)}
+
+
+def reset(tx, guard):
+    return {ev.name for ev in tx.events.filter(guard.BreakerReset)}
+
+
+def levels(tx, guard):
+    return [(ev.previous, ev.level) for ev in tx.events.filter(guard.LevelChanged)]
+
+
+def closed_to_deposits_and_sales(h, depositor, buyer, chain):
+    assert h.vault.maxDeposit(depositor) == 0 and h.vault.maxMint(depositor) == 0  # EIP-4626: honest limits
+    with ape.reverts("vault: circuit breaker tripped, deposits closed"):
+        h.vault.deposit(1_000 * USD, sender=depositor)
+    sid = h.book.live_series(0)
+    with ape.reverts("market: circuit breaker tripped, no sales"):
+        h.options.buy(sid, WAD, 10**12, chain.pending_timestamp + 60, sender=buyer)
+
+
+def test_oracle_stale_sends_to_withdraw_only_and_recovery_is_one_step_per_cooldown(h, owner, depositor, buyer, stranger, chain):
+    g = h.guard
+    assert g.level() == 0 and g.conditions() == 0
+    chain.pending_timestamp += 3_601  # the feed misses its heartbeat
+    chain.mine()
+    assert g.conditions() == 1 << BIT["oracle_stale"]
+    tx = g.poke(sender=stranger)
+    assert tripped(tx, g) == {"oracle_stale"} and levels(tx, g) == [(0, 2)]
+    (ev,) = tx.events.filter(g.BreakerTripped)
+    assert ev.value >= 3_601 and ev.threshold == 3_600
+    closed_to_deposits_and_sales(h, depositor, buyer, chain)
+    h.vault.withdraw(1_000 * USD, sender=depositor)  # marks still fresh: withdrawals open
+
+    h.feed.set_answer(3_000 * 10**8, sender=owner)  # the feed is back ...
+    assert g.conditions() == 0
+    g.poke(sender=stranger)
+    assert g.level() == 2  # ... but the latch holds for the cooldown
+    later(h, owner, chain, 3_600)
+    tx = g.poke(sender=stranger)
+    assert reset(tx, g) == {"oracle_stale"} and levels(tx, g) == [(2, 1)]
+    closed_to_deposits_and_sales(h, depositor, buyer, chain)  # reduce-only still refuses both
+    g.poke(sender=stranger)
+    assert g.level() == 1  # one step per cooldown
+    later(h, owner, chain, 3_600)
+    tx = g.poke(sender=stranger)
+    assert levels(tx, g) == [(1, 0)]
+    h.vault.deposit(1_000 * USD, sender=depositor)
+
+
+def test_sustained_pool_manipulation_trips_the_deviation_breaker(h, owner, attacker, depositor, buyer, stranger, chain):
+    g = h.guard
+    bought = pump(h.m, attacker, chain, 2_000_000 * USD)  # +14 %, held for a TWAP window
+    chain.pending_timestamp += h.hedger.twap_window()
+    h.feed.set_answer(3_000 * 10**8, sender=owner)
+    tx = g.poke(sender=stranger)
+    assert tripped(tx, g) == {"oracle_dex_deviation"} and levels(tx, g) == [(0, 1)]
+    (ev,) = tx.events.filter(g.BreakerTripped)
+    assert ev.value > 3 * 10**16 and ev.threshold == 3 * 10**16
+    closed_to_deposits_and_sales(h, depositor, buyer, chain)
+    h.vault.withdraw(1_000 * USD, sender=depositor)
+    # The attacker unwinds; a TWAP window later the condition is clear, a cooldown later the latch goes.
+    h.m.weth.approve(h.m.router, 2**256 - 1, sender=attacker)
+    h.m.router.exactInputSingle((h.m.weth, h.m.usdc, FEE, attacker, chain.pending_timestamp + 60, bought, 0, 0), sender=attacker)
+    later(h, owner, chain, 700)
+    g.poke(sender=stranger)
+    assert g.conditions() == 0 and g.level() == 1
+    later(h, owner, chain, 3_600)
+    tx = g.poke(sender=stranger)
+    assert reset(tx, g) == {"oracle_dex_deviation"} and levels(tx, g) == [(1, 0)]
+
+
+def test_spot_move_trips_and_clears_only_after_the_move_leaves_both_windows(h, owner, stranger, chain):
+    g = h.guard
+    g.set_breakers(*DEFAULTS[:2], 2 * 10**16, *DEFAULTS[3:], sender=owner)  # tighter (2 %): at once
+    g.poke(sender=stranger)
+    h.feed.set_answer(3_075 * 10**8, sender=owner)  # +2.5 %: inside the marks drift and the DEX bound
+    tx = g.poke(sender=stranger)
+    assert tripped(tx, g) == {"spot_move"} and levels(tx, g) == [(0, 1)]
+    recovered_after = None
+    for step in range(1, 9):  # the old anchor counts until two windows have passed
+        later(h, owner, chain, 1_800, price=3_075)
+        g.poke(sender=stranger)
+        if g.level() == 0:
+            recovered_after = step * 1_800
+            break
+    assert recovered_after is not None and recovered_after >= 2 * 3_600
+
+
+def test_nav_drawdown_sends_to_withdraw_only_where_the_keeper_may_only_close_the_hedge(h, owner, keeper, buyer, attacker, stranger, chain):
+    g = h.guard
+    g.set_breakers(*DEFAULTS[:4], 10**16, *DEFAULTS[5:], sender=owner)  # tighter (1 %): at once
+    assert g.max_drawdown() == 10**16
+    sid = h.book.live_series(0)
+    h.options.buy(sid, 40 * WAD, 10**12, chain.pending_timestamp + 60, sender=buyer)  # 60 short calls
+    got = h.hedger.rebalance(True, 15_000 * USD, oracle_floor(h, 15_000 * USD), chain.pending_timestamp + 60, sender=keeper).return_value
+    g.poke(sender=stranger)
+    # ETH rallies on the pool and the oracle follows: the short calls lose more than 1 % of NAV.
+    pump(h.m, attacker, chain, 1_000_000 * USD)
+    price = int(pool_price(h.m))
+    assert 3_150 < price < 3_290  # under the 10 % spot-move bound
+    later(h, owner, chain, 700, price=price)
+    tx = g.poke(sender=stranger)
+    assert tripped(tx, g) == {"nav_drawdown"} and levels(tx, g) == [(0, 2)]
+    (ev,) = tx.events.filter(g.BreakerTripped)
+    assert ev.value > 10**16 and ev.threshold == 10**16
+    deadline = chain.pending_timestamp + 60
+    with ape.reverts("hedger: withdraw-only: may only sell the hedge"):
+        h.hedger.rebalance(True, 1_000 * USD, 0, deadline, sender=keeper)
+    weth_in = got // 5
+    min_usdc = weth_in * price * USD // WAD * 99 // 100
+    h.hedger.rebalance(False, weth_in, min_usdc, deadline, sender=keeper)  # closing the hedge is allowed
+    assert h.vault.hedge_units() == got - weth_in
+
+
+def test_thin_liquidity_reduce_only_hedges_must_shrink_delta_and_loosening_waits_for_the_timelock(h, owner, keeper, stranger, chain):
+    g = h.guard
+    depth = h.hedger.pool_depth()
+    nav = h.vault.totalAssets() * 10**12
+    assert depth > nav // 100  # the default (1 % of NAV) is met
+    tight = DEFAULTS[:6] + [10**18, DEFAULTS[7]]  # depth must be a whole NAV
+    g.set_breakers(*tight, sender=owner)
+    tx = g.poke(sender=stranger)
+    assert tripped(tx, g) == {"thin_liquidity"} and g.level() == 1
+    before = h.hedger.net_delta()
+    tx = h.hedger.rebalance(True, 15_000 * USD, oracle_floor(h, 15_000 * USD), chain.pending_timestamp + 60, sender=keeper)
+    assert abs(tx.events.filter(h.hedger.Rebalanced)[0].delta_after) < abs(before)
+    chain.pending_timestamp += 301
+    h.feed.set_answer(3_000 * 10**8, sender=owner)
+    with ape.reverts("hedger: reduce-only: trade must shrink |delta|"):  # -5 ETH -> about +10 ETH
+        h.hedger.rebalance(True, 45_000 * USD, oracle_floor(h, 45_000 * USD), chain.pending_timestamp + 60, sender=keeper)
+
+    # Loosening back: queued, not applied; early re-call refused; applied after the delay.
+    tx = g.set_breakers(*DEFAULTS, sender=owner)
+    (q,) = tx.events.filter(g.ChangeQueued)
+    assert g.min_pool_depth() == 10**18 and g.queued(q.change_id) == q.eta
+    with ape.reverts("timelock: change not yet due"):
+        g.set_breakers(*DEFAULTS, sender=owner)
+    later(h, owner, chain, DAY)
+    g.set_breakers(*DEFAULTS, sender=owner)
+    assert g.min_pool_depth() == 10**16 and g.queued(q.change_id) == 0
+    tx = g.poke(sender=stranger)
+    assert reset(tx, g) == {"thin_liquidity"} and levels(tx, g) == [(1, 0)]
+
+
+def test_guardian_halts_and_resets_one_step_at_a_time(h, owner, guardian, attacker, depositor, stranger, chain):
+    g = h.guard
+    for fn, args in (("trip", [3]), ("reset", [])):
+        with ape.reverts("guard: caller is not guardian or owner"):
+            getattr(g, fn)(*args, sender=attacker)
+    with ape.reverts("guard: level out of range"):
+        g.trip(4, sender=guardian)
+    with ape.reverts("guard: caller is not the vault"):
+        g.vault_check(0, 0, sender=attacker)
+    tx = g.trip(3, sender=guardian)
+    assert levels(tx, g) == [(0, 3)]
+    with ape.reverts("vault: halted by the guardian, withdrawals wait"):
+        h.vault.withdraw(1_000 * USD, sender=depositor)
+    later(h, owner, chain, 2 * HOUR)
+    g.poke(sender=stranger)
+    assert g.level() == 3  # breakers never lift a halt
+    for expected in ((3, 2), (2, 1), (1, 0)):
+        assert levels(g.reset(sender=guardian), g) == [expected]
+    h.vault.withdraw(1_000 * USD, sender=depositor)
+
+
+def test_a_halt_cannot_outlast_max_halt(h, owner, guardian, depositor, stranger, chain):
+    g = h.guard
+    g.trip(3, sender=guardian)
+    later(h, owner, chain, g.MAX_HALT() + 1)
+    tx = g.poke(sender=stranger)
+    assert levels(tx, g) == [(3, 2)]  # withdrawals reopen by themselves
+    h.vault.withdraw(1_000 * USD, sender=depositor)
+
+
+def test_breaker_parameters_are_bounded_and_owner_only(h, owner, attacker):
+    g = h.guard
+    with ape.reverts("guard: caller is not the owner"):
+        g.set_breakers(*DEFAULTS, sender=attacker)
+    bad = {
+        0: (59, "oracle_stale_after"), 1: (0, "max_oracle_dex_deviation"), 2: (5 * 10**17 + 1, "max_spot_move"),
+        3: (299, "spot_move_window"), 4: (10**15, "max_drawdown"), 5: (8 * DAY, "drawdown_window"),
+        6: (10**18 + 1, "min_pool_depth"), 7: (299, "cooldown"),
+    }
+    for i, (value, name) in bad.items():
+        args = list(DEFAULTS)
+        args[i] = value
+        with ape.reverts(f"guard: {name} out of bounds"):
+            g.set_breakers(*args, sender=owner)
+    with ape.reverts("guard: caller is not the owner"):
+        g.cancel_change(b"\x01" * 32, sender=attacker)
+    with ape.reverts("timelock: change not queued"):
+        g.cancel_change(b"\x01" * 32, sender=owner)
+
+
+def test_loosening_waits_tightening_applies_at_once_everywhere(h, owner, chain):
+    """Vault cap, hedge limits, book risk limits and market spread share the timelock rule."""
+    v, hd, b, mk = h.vault, h.hedger, h.book, h.options
+    cap = v.deposit_cap()
+    v.set_deposit_cap(cap - 1, sender=owner)  # lower cap: at once
+    assert v.deposit_cap() == cap - 1
+    tx = v.set_deposit_cap(cap, sender=owner)  # raising it back waits
+    (q,) = tx.events.filter(v.ChangeQueued)
+    assert v.deposit_cap() == cap - 1
+    v.cancel_change(q.change_id, sender=owner)
+    assert v.queued(q.change_id) == 0
+    with ape.reverts("timelock: change not queued"):
+        v.cancel_change(q.change_id, sender=owner)
+
+    hd.set_hedge_limits(600, 10**16, 10**16, 10**17, 300, 10**16, sender=owner)  # tighter deviation: at once
+    assert hd.max_oracle_dex_deviation() == 10**16
+    hd.set_hedge_limits(600, 10**16, 10**16, 25 * 10**16, 300, 10**16, sender=owner)  # bigger trades: queued
+    assert hd.max_trade() == 10**17
+    b.set_risk_limits(9 * 10**17, 25 * 10**16, 5 * 10**16, sender=owner)
+    assert b.max_utilisation() == 5 * 10**17
+    mk.set_spread(0, sender=owner)
+    assert mk.spread() == 2 * 10**16
+    hd.set_hedge_caps(10**17, 10**17, sender=owner)  # tighter caps: at once
+    assert hd.max_hourly_notional() == 10**17
+    chain.pending_timestamp += DAY
+    hd.set_hedge_limits(600, 10**16, 10**16, 25 * 10**16, 300, 10**16, sender=owner)
+    b.set_risk_limits(9 * 10**17, 25 * 10**16, 5 * 10**16, sender=owner)
+    mk.set_spread(0, sender=owner)
+    assert (hd.max_trade(), b.max_utilisation(), mk.spread()) == (25 * 10**16, 9 * 10**17, 0)
+    chain.pending_timestamp += 8 * DAY  # a queued change not applied within the grace period lapses
+    tx = v.set_deposit_cap(cap, sender=owner)
+    assert len(tx.events.filter(v.ChangeQueued)) == 1 and v.deposit_cap() == cap - 1
+
+
+def test_rolling_hourly_and_daily_hedge_caps(h, owner, keeper, chain):
+    hd = h.hedger
+    with ape.reverts("hedger: max_daily_notional out of bounds"):
+        hd.set_hedge_caps(2 * 10**17, 10**17, sender=owner)  # daily below hourly
+    with ape.reverts("hedger: max_hourly_notional out of bounds"):
+        hd.set_hedge_caps(0, 10**17, sender=owner)
+    hd.set_hedge_caps(10**17, 10**17, sender=owner)  # 10 % of NAV (about 50k USDC) per hour and per day
+    deadline = lambda: chain.pending_timestamp + 60  # noqa: E731
+    hd.rebalance(True, 15_000 * USD, oracle_floor(h, 15_000 * USD), deadline(), sender=keeper)
+    chain.pending_timestamp += 301
+    h.feed.set_answer(3_000 * 10**8, sender=owner)
+    # 15k + 40k in ten minutes: over the hourly bucket (drains ~4k in 301 s), under max_trade
+    with ape.reverts("hedger: hourly hedge notional cap"):
+        hd.rebalance(True, 40_000 * USD, oracle_floor(h, 40_000 * USD), deadline(), sender=keeper)
+    later(h, owner, chain, HOUR)
+    # the hourly bucket has drained; the daily one has not
+    with ape.reverts("hedger: daily hedge notional cap"):
+        hd.rebalance(True, 40_000 * USD, oracle_floor(h, 40_000 * USD), deadline(), sender=keeper)
+    assert 14_000 * 10**18 < hd.daily_used() <= 15_000 * 10**18
