@@ -13,7 +13,8 @@
                                 anchor, anchors taken each `spot_move_window` reduce-only
           nav_drawdown          NAV per share below its peak over
                                 `drawdown_window` by > `max_drawdown`        withdraw-only
-          marks_stale           the book refuses its marks cache (age/drift) reduce-only
+          marks_stale           the book refuses its marks cache (age/drift),
+                                seen as the vault's NAV being unreadable   reduce-only
           thin_liquidity        pool depth for a 1 % move < `min_pool_depth`
                                 x NAV                                        reduce-only
 
@@ -60,10 +61,6 @@ interface IVault:
 interface IHedger:
     def prices() -> (uint256, uint256, uint256): view
     def pool_depth() -> uint256: view
-
-
-interface IBook:
-    def check_marks() -> bool: view
 
 
 interface IAggregator:
@@ -251,7 +248,7 @@ def _rel_diff(a: uint256, ref: uint256) -> uint256:
 
 @view
 @internal
-def _measure(have_nav: bool, nav_: uint256, supply_: uint256, marks_known_fresh: bool) -> Reading:
+def _measure(have_nav: bool, nav_: uint256, supply_: uint256) -> Reading:
     """
     @dev Every breaker's condition now. NAV in asset units; `have_nav` =
          the caller (the vault) passed NAV and supply.
@@ -305,23 +302,20 @@ def _measure(have_nav: bool, nav_: uint256, supply_: uint256, marks_known_fresh:
         if move > self.max_spot_move:
             r.bits |= 1 << SPOT_MOVE
 
-    # marks_stale
-    if not marks_known_fresh:
-        ok, resp = raw_call(book, method_id("check_marks()"), max_outsize=32, is_static_call=True, revert_on_failure=False)
-        if not ok:
-            r.bits |= 1 << MARKS_STALE
-            r.values[MARKS_STALE] = 1
-
-    # NAV per share and pool depth need NAV (unknown while marks are stale)
+    # marks_stale: the vault's NAV reads the book's liability, which refuses
+    # stale or drifted marks; so NAV unreadable <=> marks refused (one call
+    # instead of two). The vault passes NAV it has just computed.
     nav: uint256 = nav_
     supply: uint256 = supply_
     known: bool = have_nav
     if not known:
-        ok1: bool = False
-        ok2: bool = False
-        ok1, nav = self._try_uint(vault, method_id("totalAssets()"))
-        ok2, supply = self._try_uint(vault, method_id("totalSupply()"))
-        known = ok1 and ok2
+        ok, nav = self._try_uint(vault, method_id("totalAssets()"))
+        if not ok:
+            r.bits |= 1 << MARKS_STALE
+            r.values[MARKS_STALE] = 1
+        else:
+            ok, supply = self._try_uint(vault, method_id("totalSupply()"))
+        known = ok
     r.thresholds[NAV_DRAWDOWN] = self.max_drawdown
     r.thresholds[THIN_LIQUIDITY] = self.min_pool_depth
     if known:
@@ -441,7 +435,7 @@ def poke() -> uint8:
             the level; returns it. The market and the hedger call this on
             every sale and rebalance.
     """
-    return self._apply(self._measure(False, 0, 0, False), False)
+    return self._apply(self._measure(False, 0, 0), False)
 
 
 @external
@@ -451,7 +445,7 @@ def vault_check(nav: uint256, supply: uint256) -> uint8:
             supply the vault has just computed (NAV known => marks fresh).
     """
     assert msg.sender == vault, "guard: caller is not the vault"
-    return self._apply(self._measure(True, nav, supply, True), False)
+    return self._apply(self._measure(True, nav, supply), False)
 
 
 @view
@@ -461,7 +455,7 @@ def conditions() -> uint256:
     @notice Bitmask of the breaker conditions that hold right now (bit i =
             breaker i, named by `breaker_name(i)`), without persisting anything.
     """
-    return self._measure(False, 0, 0, False).bits
+    return self._measure(False, 0, 0).bits
 
 
 @view
@@ -511,7 +505,7 @@ def reset():
             log BreakerReset(breaker=i, name=self._name(i))
             self.last_seen[i] = 0
     self.latched = 0
-    self._apply(self._measure(False, 0, 0, False), True)
+    self._apply(self._measure(False, 0, 0), True)
 
 
 # ---------------------------------------------------------------- parameters

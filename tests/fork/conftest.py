@@ -1,14 +1,17 @@
 """Fork fixtures: an upstream anvil with chain id 1 on a free loopback port holding the
 local market, and a scratch ape project whose config names that upstream.
 
-The market is deployed into the upstream once per session with
-`ape run market --network ethereum:mainnet:node`; the fork tests then run on
+Once per session the market is deployed into a builder anvil (chain id 1) with
+`ape run market --network ethereum:mainnet:node`; the builder dumps its state on
+exit (`--dump-state`), and the upstream anvil starts from that dump
+(`--load-state`, chain id 1, a free loopback port). The fork tests then run on
 `ethereum:mainnet-fork:foundry` pinned at the upstream's head block. Both run as
 subprocesses in the scratch project, so the suite's own local-network session is
 left alone. The upstream is stopped when the session ends.
 """
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -95,24 +98,50 @@ class ForkProject:
         )
 
 
-@pytest.fixture(scope="session")
-def upstream(tmp_path_factory):
-    """(scratch project, market addresses, pinned block) for a chain-id-1 upstream with the market."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
+def start_anvil(port, *extra):
     proc = subprocess.Popen(
-        [str(ANVIL_BIN / "anvil"), "--host", "127.0.0.1", "--port", str(port), "--chain-id", "1", "--silent"],
+        [str(ANVIL_BIN / "anvil"), "--host", "127.0.0.1", "--port", str(port), "--chain-id", "1", "--silent", *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
+    wait_for(port, proc)
+    return proc
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)  # anvil writes --dump-state on a clean exit
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="session")
+def upstream(tmp_path_factory):
+    """(scratch project, market addresses, pinned block) for a chain-id-1 upstream with the market.
+
+    A builder anvil gets the market and dumps its state on exit; the upstream
+    anvil starts from that dump, as a real chain would already hold it.
+    """
+    work = tmp_path_factory.mktemp("fork")
+    dump = work / "market-state.json"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    fork = ForkProject(work / "project", url)
+    builder = start_anvil(port, "--dump-state", str(dump))
     try:
-        wait_for(port, proc)
-        fork = ForkProject(tmp_path_factory.mktemp("fork") / "project", url)
         run = fork.ape_run("market", "ethereum:mainnet:node")
         assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
-        addresses = json.loads((fork.path / ".build" / "market-1.json").read_text())
+    finally:
+        stop(builder)
+    assert dump.exists() and dump.stat().st_size > 0, "anvil did not dump the market state"
+    addresses = json.loads((fork.path / ".build" / "market-1.json").read_text())
+    proc = start_anvil(port, "--load-state", str(dump))
+    try:
+        assert rpc(url, "eth_getCode", [addresses["pool"], "latest"]) not in ("0x", None), "market missing after load"
         block = int(rpc(url, "eth_blockNumber"), 16)
         fork.pin(block)
         yield fork, addresses, block
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        stop(proc)

@@ -140,6 +140,30 @@ def test_nav_drawdown_sends_to_withdraw_only_where_the_keeper_may_only_close_the
     min_usdc = weth_in * price * USD // WAD * 99 // 100
     h.hedger.rebalance(False, weth_in, min_usdc, deadline, sender=keeper)  # closing the hedge is allowed
     assert h.vault.hedge_units() == got - weth_in
+    # The loss stays, but the peak leaves the window after two drawdown windows; then one step per cooldown.
+    later(h, owner, chain, 2 * DAY, price=price)
+    tx = g.poke(sender=stranger)
+    assert reset(tx, g) == {"nav_drawdown"} and levels(tx, g) == [(2, 1)]
+    later(h, owner, chain, HOUR, price=price)
+    assert levels(g.poke(sender=stranger), g) == [(1, 0)]
+
+
+def test_marks_stale_trips_reduce_only_and_resets_once_marks_are_refreshed(h, owner, depositor, stranger, chain):
+    g = h.guard
+    for _ in range(3):  # 3 h and a bit: the feed stays live, nobody refreshes the marks
+        chain.pending_timestamp += 3_700
+        h.feed.set_answer(3_000 * 10**8, sender=owner)
+    tx = g.poke(sender=stranger)
+    assert tripped(tx, g) == {"marks_stale"} and levels(tx, g) == [(0, 1)]
+    with ape.reverts("book: marks stale"):  # NAV itself refuses stale marks
+        h.vault.withdraw(1_000 * USD, sender=depositor)
+    h.book.update_marks(sender=stranger)
+    h.vault.withdraw(1_000 * USD, sender=depositor)  # fresh marks: withdrawals open in reduce-only
+    with ape.reverts("vault: circuit breaker tripped, deposits closed"):
+        h.vault.deposit(1_000 * USD, sender=depositor)
+    later(h, owner, chain, HOUR)
+    tx = g.poke(sender=stranger)
+    assert reset(tx, g) == {"marks_stale"} and levels(tx, g) == [(1, 0)]
 
 
 def test_thin_liquidity_reduce_only_hedges_must_shrink_delta_and_loosening_waits_for_the_timelock(h, owner, keeper, stranger, chain):
