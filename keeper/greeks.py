@@ -22,6 +22,8 @@ root is found by Halley steps on ln b (below the inflection point
 s = sqrt(2|x|)) or on b (above it), inside a bisection bracket.
 
 The kernels are compiled with numba (cached on disk after the first call).
+The Greeks loop is branch-free and calls no libm function (inline exp, log
+and erfcx below), so LLVM vectorises it (AVX2/AVX-512 where the CPU has it).
 """
 from __future__ import annotations
 
@@ -29,13 +31,16 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
 
 __all__ = ["Greeks", "bs_greeks", "implied_vol"]
 
 _SQRT2 = math.sqrt(2.0)
 _INV_SQRT2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _INV_SQRT_PI = 1.0 / math.sqrt(math.pi)
+_INV_SQRT2 = 1.0 / _SQRT2
 
 
 @dataclass(frozen=True)
@@ -86,51 +91,194 @@ def _non_negative(name, a):
             raise ValueError(f"{name} must be >= 0")
 
 
+# ---------------------------------------------------------------- vector math
+#
+# numba lowers math.exp/log/erfc to scalar libm calls, which stop LLVM from
+# vectorising a loop. The kernels below use these branch-free inline versions
+# instead (selects only, no calls), so the loops compile to AVX2/AVX-512 code.
+# Accuracy (checked against mpmath in the tests): _exp and _log within ~1 ulp,
+# _erfcx within ~2.2 ulp relative on [0, inf).
+
+
+@intrinsic
+def _as_int(typingctx, x):
+    """Bits of a float64 as int64."""
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _as_float(typingctx, n):
+    """int64 bits as float64."""
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.DoubleType())
+
+    return types.float64(types.int64), codegen
+
+
+_LN2_HI = 0.6931467056274414  # ln 2 with the low 32 bits of the mantissa zero: k * _LN2_HI is exact
+_LN2_LO = 4.7493250390316726e-07  # ln 2 - _LN2_HI
+_LOG2E = 1.4426950408889634
+_ROUND = 6755399441055744.0  # 1.5 * 2**52: (y + _ROUND) - _ROUND rounds y to an integer
+_F = tuple(1.0 / math.factorial(k) for k in range(14))
+_L = tuple(2.0 / (2 * k + 1) for k in range(1, 12))
+
+
+@njit(inline="always")
+def _exp(x):
+    """exp(x): x = k ln2 + r, |r| <= ln2/2, Taylor to r^13 (< 1e-17), times 2^k in two factors."""
+    xc = x if x < 709.8 else 709.8
+    xc = xc if xc > -745.2 else -745.2
+    t = xc * _LOG2E + _ROUND
+    kf = t - _ROUND
+    k = _as_int(t) - _as_int(_ROUND)
+    r = (x - kf * _LN2_HI) - kf * _LN2_LO
+    p = _F[13]
+    p = p * r + _F[12]
+    p = p * r + _F[11]
+    p = p * r + _F[10]
+    p = p * r + _F[9]
+    p = p * r + _F[8]
+    p = p * r + _F[7]
+    p = p * r + _F[6]
+    p = p * r + _F[5]
+    p = p * r + _F[4]
+    p = p * r + _F[3]
+    p = p * r + _F[2]
+    p = p * r + 1.0
+    p = p * r + 1.0
+    k1 = k >> 1
+    res = p * _as_float((k1 + 1023) << 52) * _as_float((k - k1 + 1023) << 52)
+    return 0.0 if x < -745.2 else res
+
+
+@njit(inline="always")
+def _log(x):
+    """ln x: x = 2^e m, m in [sqrt(1/2), sqrt(2)), ln m = 2 atanh(f / (2 + f)), f = m - 1."""
+    sub = x < 2.2250738585072014e-308
+    xs = x * 18014398509481984.0 if sub else x  # 2**54 lifts subnormals
+    bits = _as_int(xs)
+    e = (bits >> 52) - (1077 if sub else 1023)
+    m = _as_float((bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
+    big = m > 1.4142135623730951
+    m = 0.5 * m if big else m
+    e = e + 1 if big else e
+    f = m - 1.0
+    s = f / (2.0 + f)
+    z = s * s
+    R = _L[10]
+    R = R * z + _L[9]
+    R = R * z + _L[8]
+    R = R * z + _L[7]
+    R = R * z + _L[6]
+    R = R * z + _L[5]
+    R = R * z + _L[4]
+    R = R * z + _L[3]
+    R = R * z + _L[2]
+    R = R * z + _L[1]
+    R = R * z + _L[0]
+    R = R * z
+    hf = 0.5 * f * f
+    ef = float(e)
+    res = ef * _LN2_HI + ((f - (hf - s * (hf + R))) + ef * _LN2_LO)
+    if x > 0.0 and x < math.inf:
+        return res
+    return -math.inf if x == 0.0 else (x if x > 0.0 else math.nan)
+
+
+# exp(y^2) erfc(y) for y >= 0 in Weideman's (1994) form: with z = (3 - y) / (3 + y),
+# erfcx(y) = (1/sqrt(pi) + 2 P(z) / (3 + y)) / (3 + y), P of degree 24: the
+# Chebyshev interpolant on z in [-1, 1], fitted in 50-digit arithmetic and
+# written in monomial form (coefficients below 1.6 in size). Truncation error
+# < 1e-17; measured error <= 2.2 ulp over [0, 1e7]. One division, no branches.
+@njit(inline="always")
+def _erfcx(y):
+    """exp(y^2) erfc(y) for y >= 0 (NaN stays NaN; y > 1e300 is taken as 1e300)."""
+    y = 1e300 if y > 1e300 else y
+    inv = 1.0 / (3.0 + y)
+    z = (3.0 - y) * inv
+    p = 5.732217651820329e-10
+    p = p * z + -3.0137294672907164e-11
+    p = p * z + -5.983299324915775e-09
+    p = p * z + 2.744788141362543e-09
+    p = p * z + 3.3174977837910535e-08
+    p = p * z + -3.532110318155909e-08
+    p = p * z + -1.3386575409968606e-07
+    p = p * z + 2.708298552164575e-07
+    p = p * z + 4.4663615027832454e-07
+    p = p * z + -1.669342683083014e-06
+    p = p * z + -1.3379133421228446e-06
+    p = p * z + 9.633357316927788e-06
+    p = p * z + 4.618698204800936e-06
+    p = p * z + -5.703012613742883e-05
+    p = p * z + -3.416556535276053e-05
+    p = p * z + 0.0003568499656142742
+    p = p * z + 0.00047348378677933983
+    p = p * z + -0.0021184128545358436
+    p = p * z + -0.006983773172372102
+    p = p * z + 0.0033465232902291048
+    p = p * z + 0.07713518058463197
+    p = p * z + 0.2814481032772578
+    p = p * z + 0.6499536824244042
+    p = p * z + 1.120731388887901
+    p = p * z + 1.5294519706217502
+    return (_INV_SQRT_PI + 2.0 * p * inv) / (3.0 + y)
+
+
+@njit(inline="always")
+def _lower_tail(d, e):
+    """N(-|d|) given e = exp(-d^2/2), relative accuracy in the tail."""
+    return 0.5 * e * _erfcx(abs(d) * _INV_SQRT2)
+
+
 # ---------------------------------------------------------------- Greeks
 
 
-@njit(cache=True, nogil=True)
-def _ncdf(x):
-    return 0.5 * math.erfc(-x / _SQRT2)
-
-
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _greeks_kernel(S, K, T, r, sig, call, price, delta, gamma, vega, theta):
+    # Branch-free body (both the live and the expiry/zero-vol results are
+    # computed and selected) so LLVM vectorises the loop.
     for i in range(S.shape[0]):
         s, k, t, rr, v = S[i], K[i], T[i], r[i], sig[i]
-        df = math.exp(-rr * t)
+        c = call[i]
+        df = _exp(-rr * t)
         kd = k * df
-        vs = v * math.sqrt(t)
-        if vs > 0.0:
-            d1 = (math.log(s / kd) + 0.5 * vs * vs) / vs
-            d2 = d1 - vs
-            pdf = _INV_SQRT2PI * math.exp(-0.5 * d1 * d1)
-            gamma[i] = pdf / (s * vs)
-            vega[i] = s * pdf * math.sqrt(t)
-            decay = -s * pdf * v / (2.0 * math.sqrt(t))
-            if call[i]:
-                price[i] = s * _ncdf(d1) - kd * _ncdf(d2)
-                delta[i] = _ncdf(d1)
-                theta[i] = decay - rr * kd * _ncdf(d2)
-            else:
-                price[i] = kd * _ncdf(-d2) - s * _ncdf(-d1)
-                delta[i] = -_ncdf(-d1)
-                theta[i] = decay + rr * kd * _ncdf(-d2)
-        else:
-            gamma[i] = 0.0
-            vega[i] = 0.0
-            itm_call = s > kd
-            itm_put = s < kd
-            if call[i]:
-                price[i] = s - kd if itm_call else 0.0
-                delta[i] = 1.0 if itm_call else 0.0
-                theta[i] = -rr * kd if itm_call else 0.0
-            else:
-                price[i] = kd - s if itm_put else 0.0
-                delta[i] = -1.0 if itm_put else 0.0
-                theta[i] = rr * kd if itm_put else 0.0
-            if s != s or k != k or t != t or rr != rr or v != v:
-                price[i] = delta[i] = gamma[i] = vega[i] = theta[i] = math.nan
+        sqt = math.sqrt(t)
+        vs = v * sqt
+        d1 = (_log(s / kd) + 0.5 * vs * vs) / vs
+        d2 = d1 - vs
+        e1 = _exp(-0.5 * d1 * d1)
+        e2 = _exp(-0.5 * d2 * d2)
+        q1 = _lower_tail(d1, e1)  # N(-|d1|)
+        q2 = _lower_tail(d2, e2)
+        n1 = 1.0 - q1 if d1 > 0.0 else q1  # N(d1)
+        m1 = q1 if d1 > 0.0 else 1.0 - q1  # N(-d1)
+        n2 = 1.0 - q2 if d2 > 0.0 else q2
+        m2 = q2 if d2 > 0.0 else 1.0 - q2
+        pdf = _INV_SQRT2PI * e1
+        decay = -s * pdf * v / (2.0 * sqt)
+        p_live = s * n1 - kd * n2 if c else kd * m2 - s * m1
+        d_live = n1 if c else -m1
+        g_live = pdf / (s * vs)
+        v_live = s * pdf * sqt
+        th_live = decay - rr * kd * n2 if c else decay + rr * kd * m2
+        # expiry or zero vol: intrinsic value of the forward, discounted
+        itm = s > kd if c else s < kd
+        sign = 1.0 if c else -1.0
+        p_dead = sign * (s - kd) if itm else 0.0
+        d_dead = sign if itm else 0.0
+        th_dead = -sign * rr * kd if itm else 0.0
+        live = vs > 0.0
+        bad = (s != s) | (k != k) | (t != t) | (rr != rr) | (v != v)
+        price[i] = math.nan if bad else (p_live if live else p_dead)
+        delta[i] = math.nan if bad else (d_live if live else d_dead)
+        gamma[i] = math.nan if bad else (g_live if live else 0.0)
+        vega[i] = math.nan if bad else (v_live if live else 0.0)
+        theta[i] = math.nan if bad else (th_live if live else th_dead)
 
 
 def bs_greeks(S, K, T, r, sigma, is_call) -> Greeks:
@@ -154,7 +302,7 @@ def bs_greeks(S, K, T, r, sigma, is_call) -> Greeks:
 
 
 @njit(cache=True, nogil=True)
-def _erfcx(y):
+def _erfcx_cody(y):
     """exp(y^2) erfc(y) for y >= 0 (Cody 1969), relative error ~1e-16."""
     if y <= 0.46875:
         ysq = y * y
@@ -216,7 +364,7 @@ def _b_otm(x, s):
         m = -h / _SQRT2
         dl = t / _SQRT2
         if m < 6.5:
-            y0 = _erfcx(m)
+            y0 = _erfcx_cody(m)
             y1 = 2.0 * m * y0 - 2.0 * _INV_SQRT_PI
             total = 0.0
             prev, cur = y0, y1
@@ -249,7 +397,7 @@ def _b_otm(x, s):
                 break
         return scale * total
     if d1 < -1.0:
-        return scale * (_erfcx(-d1 / _SQRT2) - _erfcx(-(h - t) / _SQRT2))
+        return scale * (_erfcx_cody(-d1 / _SQRT2) - _erfcx_cody(-(h - t) / _SQRT2))
     return math.exp(0.5 * x) * 0.5 * math.erfc(-d1 / _SQRT2) - math.exp(-0.5 * x) * 0.5 * math.erfc(-(h - t) / _SQRT2)
 
 
@@ -354,12 +502,16 @@ def _iv_kernel(P, S, K, T, r, call, out):
             out[i] = math.nan
             continue
         df = math.exp(-rr * t)
+        theta = 1.0 if call[i] else -1.0
+        intr_p = max(theta * (s - k * df), 0.0)
+        if p == 0.0 or (intr_p > 0.0 and abs(p - intr_p) <= 4.5e-16 * (s + k * df)):
+            out[i] = 0.0  # the intrinsic value, up to rounding of S - K exp(-rT)
+            continue
         f = s / df  # forward
         x = math.log(f / k)
         root = math.sqrt(f * k)
         beta = p / (df * root)  # normalised (undiscounted) price
         # Move to the out-of-the-money side: theta * x <= 0.
-        theta = 1.0 if call[i] else -1.0
         intrinsic = max(theta * (math.exp(0.5 * x) - math.exp(-0.5 * x)), 0.0)
         if theta * x > 0.0:
             beta = beta - intrinsic  # parity: OTM price of the other type
@@ -382,8 +534,8 @@ def implied_vol(price, S, K, T, r, is_call) -> np.ndarray:
     NaN, never an exception, where the price lies outside the no-arbitrage
     bounds (below intrinsic value of the forward, or at/above the
     underlying's discounted bound) or T <= 0; 0 where the price equals the
-    intrinsic value exactly. Raises ValueError for S or K <= 0 and for shapes
-    that do not broadcast.
+    intrinsic value (up to the rounding of S - K exp(-rT)). Raises
+    ValueError for S or K <= 0 and for shapes that do not broadcast.
     """
     shape, a = _broadcast(is_call, price=price, S=S, K=K, T=T, r=r)
     _positive("S", a["S"])
