@@ -94,9 +94,9 @@ def main():
     # How many options the vectorised implied-vol pass leaves to the scalar solver.
     from keeper.greeks import _iv_fast
 
-    flag = np.empty(N, dtype=bool)
+    flag = np.empty(N, dtype=np.uint8)
     _iv_fast(g.price, S, K, T, np.full(N, R), C, np.empty(N), flag)
-    n_scalar = int(flag.sum())
+    n_refine, n_scalar = int((flag == 1).sum()), int((flag == 2).sum())
 
     sub = slice(0, SUB)
     flags = ["c" if c else "p" for c in C[sub]]
@@ -165,8 +165,9 @@ def main():
         f"Round trip price -> vol: max relative vol error {rt_err:.1e} over the {n_det:,} of 1e6 options whose "
         f"double price pins the vol to 1e-13; NaN for {int(np.isnan(iv).sum())} options whose time value is "
         "below double precision of the price. "
-        f"The vectorised implied-vol pass settles all but {n_scalar:,} of the 1e6 (those go to the scalar "
-        "solver: s = sigma sqrt(T) < 0.01, or a price at rounding level of a bound). "
+        f"Implied vol: the vectorised pass (table guess, one Householder step) settles all but {n_refine:,} of "
+        f"the 1e6 (they take a second vectorised step) and {n_scalar:,} (the scalar solver: s = sigma sqrt(T) "
+        "< 0.01, or a price at rounding level of a bound). "
         f"numba first-call compile (no disk cache): {compile_s:.1f} s; later processes load the cache."
     )
     verdict = lambda ok: "met" if ok else "missed"  # noqa: E731

@@ -237,6 +237,6 @@ def test_vectorised_implied_vol_agrees_with_scalar_solver():
     K = S * np.exp(rng.uniform(-1, 1, n))
     T, V = rng.uniform(0.01, 2, n), rng.uniform(0.05, 1.5, n)
     g = bs_greeks(S, K, T, 0.02, V, C)
-    flag = np.empty(n, dtype=bool)
+    flag = np.empty(n, dtype=np.uint8)
     kg._iv_fast(g.price, S, K, T, np.full(n, 0.02), C, np.empty(n), flag)
-    assert flag.mean() < 0.002
+    assert (flag == 2).mean() < 0.002 and (flag == 1).mean() < 0.01
