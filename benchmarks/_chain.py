@@ -30,7 +30,7 @@ def write_section(heading, body):
     if marker in text:
         start = text.index(marker)
         nxt = text.find("\n## ", start + len(marker))
-        text = text[:start] + section + (text[nxt + 1 :] if nxt != -1 else "")
+        text = text[:start] + section + ("\n" + text[nxt + 1 :] if nxt != -1 else "")
     else:
         text = text.rstrip("\n") + "\n\n" + section
     path.write_text(text)
