@@ -470,33 +470,43 @@ def _solve_s(x, beta):
     return s
 
 
+@njit(inline="always")
+def _giles_central(w):
+    """Giles (2010) single-precision erfinv polynomial for w = -ln(1 - q^2) < 5."""
+    w = w - 2.5
+    p = 2.81022636e-08
+    p = 3.43273939e-07 + p * w
+    p = -3.5233877e-06 + p * w
+    p = -4.39150654e-06 + p * w
+    p = 0.00021858087 + p * w
+    p = -0.00125372503 + p * w
+    p = -0.00417768164 + p * w
+    p = 0.246640727 + p * w
+    return 1.50140941 + p * w
+
+
+@njit(inline="always")
+def _giles_tail(w):
+    """Giles (2010) single-precision erfinv polynomial for w >= 5."""
+    w = math.sqrt(w) - 3.0
+    p = -0.000200214257
+    p = 0.000100950558 + p * w
+    p = 0.00134934322 + p * w
+    p = -0.00367342844 + p * w
+    p = 0.00573950773 + p * w
+    p = -0.0076224613 + p * w
+    p = 0.00943887047 + p * w
+    p = 1.00167406 + p * w
+    return 2.83297682 + p * w
+
+
 @njit(cache=True, nogil=True)
 def _erfinv_approx(q):
     """Rough inverse of erf for the initial guess (Giles 2010 single-precision form)."""
     w = -math.log((1.0 - q) * (1.0 + q))
     if w < 5.0:
-        w -= 2.5
-        p = 2.81022636e-08
-        p = 3.43273939e-07 + p * w
-        p = -3.5233877e-06 + p * w
-        p = -4.39150654e-06 + p * w
-        p = 0.00021858087 + p * w
-        p = -0.00125372503 + p * w
-        p = -0.00417768164 + p * w
-        p = 0.246640727 + p * w
-        p = 1.50140941 + p * w
-    else:
-        w = math.sqrt(w) - 3.0
-        p = -0.000200214257
-        p = 0.000100950558 + p * w
-        p = 0.00134934322 + p * w
-        p = -0.00367342844 + p * w
-        p = 0.00573950773 + p * w
-        p = -0.0076224613 + p * w
-        p = 0.00943887047 + p * w
-        p = 1.00167406 + p * w
-        p = 2.83297682 + p * w
-    return p * q
+        return _giles_central(w) * q
+    return _giles_tail(w) * q
 
 
 @njit(cache=True, nogil=True)
@@ -719,28 +729,10 @@ _GUESS_TABLE = _build_guess_table()
 
 @njit(inline="always")
 def _erfinv_vec(q):
-    """Branch-free form of _erfinv_approx."""
+    """Branch-free form of _erfinv_approx (both polynomials, then a select)."""
     w = -_log((1.0 - q) * (1.0 + q))
-    wa = w - 2.5
-    pa = 2.81022636e-08
-    pa = 3.43273939e-07 + pa * wa
-    pa = -3.5233877e-06 + pa * wa
-    pa = -4.39150654e-06 + pa * wa
-    pa = 0.00021858087 + pa * wa
-    pa = -0.00125372503 + pa * wa
-    pa = -0.00417768164 + pa * wa
-    pa = 0.246640727 + pa * wa
-    pa = 1.50140941 + pa * wa
-    wb = math.sqrt(w) - 3.0
-    pb = -0.000200214257
-    pb = 0.000100950558 + pb * wb
-    pb = 0.00134934322 + pb * wb
-    pb = -0.00367342844 + pb * wb
-    pb = 0.00573950773 + pb * wb
-    pb = -0.0076224613 + pb * wb
-    pb = 0.00943887047 + pb * wb
-    pb = 1.00167406 + pb * wb
-    pb = 2.83297682 + pb * wb
+    pa = _giles_central(w)
+    pb = _giles_tail(w)
     return (pa if w < 5.0 else pb) * q
 
 
