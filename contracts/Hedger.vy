@@ -72,10 +72,6 @@ interface IGuard:
     def poke() -> uint8: nonpayable
 
 
-interface IPoolLiquidity:
-    def liquidity() -> uint128: view
-
-
 event Rebalanced:
     keeper: indexed(address)
     buy_underlying: bool
@@ -123,7 +119,6 @@ DAY: constant(uint256) = 86_400
 # (resp. 1/sqrt(price)) for a 1 % price move, for the pool depth.
 DEPTH_UP: constant(uint256) = 4987562112089027
 DEPTH_DOWN: constant(uint256) = 4962809790009914
-Q96: constant(uint256) = 2**96
 REDUCE_ONLY: constant(uint8) = 1
 WITHDRAW_ONLY: constant(uint8) = 2
 HALTED: constant(uint8) = 3
@@ -200,14 +195,56 @@ def _usd_per_underlying_from_raw(raw_wad: uint256) -> uint256:
 
 @view
 @internal
-def _twap() -> uint256:
+def _observe() -> (int256, uint256):
+    """
+    @dev (arithmetic-mean tick, harmonic-mean in-range liquidity) over
+         `twap_window`, from the pool's observations (as Uniswap's
+         OracleLibrary.consult): neither moves much in one block, so a
+         flash swap can fake neither.
+    """
     window: uint256 = self.twap_window
     ticks: DynArray[int56, 2] = []
-    liq: DynArray[uint160, 2] = []
-    ticks, liq = staticcall IPool(pool).observe([convert(window, uint32), 0])
+    spl: DynArray[uint160, 2] = []
+    ticks, spl = staticcall IPool(pool).observe([convert(window, uint32), 0])
     mean_tick: int256 = convert(ticks[1] - ticks[0], int256) // convert(window, int256)
+    # seconds per liquidity (X128) accumulated over the window; uint160 wraps
+    d: uint256 = (convert(spl[1], uint256) + 2**160 - convert(spl[0], uint256)) % 2**160
+    harmonic: uint256 = convert(max_value(uint128), uint256)
+    if d != 0:
+        harmonic = min(window * (2**160 - 1) // (d << 32), convert(max_value(uint128), uint256))
+    return mean_tick, harmonic
+
+
+@view
+@internal
+def _price_at(mean_tick: int256) -> uint256:
     raw: int256 = math._wad_exp(mean_tick * LN_1_0001)
     return self._usd_per_underlying_from_raw(convert(raw, uint256))
+
+
+@view
+@internal
+def _depth(mean_tick: int256, liq: uint256) -> uint256:
+    """
+    @dev USD (wad) of the quote token that moves the pool price by 1 % with
+         liquidity `liq` around `mean_tick`.
+    """
+    # sqrt of the raw price (token1 per token0), wad
+    sqrt_p: uint256 = convert(math._wad_exp(mean_tick * LN_1_0001 // 2), uint256)
+    if UNDERLYING_IS_TOKEN0:
+        # quote is token1: dy = L x d(sqrtP)
+        return math._mul_div(math._mul_div(liq, sqrt_p, WAD, False), DEPTH_UP, WAD, False) * ASSET_SCALE
+    # quote is token0: dx = L x d(1/sqrtP)
+    return math._mul_div(math._mul_div(liq, WAD, sqrt_p, False), DEPTH_DOWN, WAD, False) * ASSET_SCALE
+
+
+@view
+@internal
+def _twap() -> uint256:
+    mean_tick: int256 = 0
+    _: uint256 = 0
+    mean_tick, _ = self._observe()
+    return self._price_at(mean_tick)
 
 
 @view
@@ -249,16 +286,28 @@ def prices() -> (uint256, uint256, uint256):
 def pool_depth() -> uint256:
     """
     @notice USD (wad) of the quote token it takes to move the pool price by
-            1 % within the current tick's liquidity: the in-range depth the
-            risk guard's `thin_liquidity` breaker compares with NAV.
+            1 %, from the harmonic-mean in-range liquidity and the mean tick
+            over `twap_window` (so one block's swaps cannot fake it): the
+            depth the risk guard's `thin_liquidity` breaker compares with NAV.
     """
-    liq: uint256 = convert(staticcall IPoolLiquidity(pool).liquidity(), uint256)
-    s: uint256 = convert((staticcall IPool(pool).slot0())[0], uint256)
-    if UNDERLYING_IS_TOKEN0:
-        # quote is token1: dy = L x d(sqrtP)
-        return math._mul_div(math._mul_div(liq, s, Q96, False), DEPTH_UP, WAD, False) * ASSET_SCALE
-    # quote is token0: dx = L x d(1/sqrtP)
-    return math._mul_div(math._mul_div(liq, Q96, s, False), DEPTH_DOWN, WAD, False) * ASSET_SCALE
+    mean_tick: int256 = 0
+    liq: uint256 = 0
+    mean_tick, liq = self._observe()
+    return self._depth(mean_tick, liq)
+
+
+@view
+@external
+@reentrant
+def pool_readings() -> (uint256, uint256):
+    """
+    @notice (pool TWAP in wad USD per underlying, `pool_depth()`) from one
+            `observe` call: what the risk guard measures.
+    """
+    mean_tick: int256 = 0
+    liq: uint256 = 0
+    mean_tick, liq = self._observe()
+    return self._price_at(mean_tick), self._depth(mean_tick, liq)
 
 
 @view

@@ -15,8 +15,9 @@
                                 `drawdown_window` by > `max_drawdown`        withdraw-only
           marks_stale           the book refuses its marks cache (age/drift),
                                 seen as the vault's NAV being unreadable   reduce-only
-          thin_liquidity        pool depth for a 1 % move < `min_pool_depth`
-                                x NAV                                        reduce-only
+          thin_liquidity        pool depth for a 1 % move (harmonic-mean
+                                liquidity over the TWAP window, from the
+                                hedger) < `min_pool_depth` x NAV             reduce-only
 
         Levels (graduated, DESIGN.md): 0 normal, 1 reduce-only (no sales, no
         deposits, hedges may only shrink |delta|), 2 withdraw-only (as 1, and
@@ -59,8 +60,7 @@ interface IVault:
 
 
 interface IHedger:
-    def prices() -> (uint256, uint256, uint256): view
-    def pool_depth() -> uint256: view
+    def pool_readings() -> (uint256, uint256): view
 
 
 interface IAggregator:
@@ -129,28 +129,49 @@ feed: public(immutable(address))
 FEED_DECIMALS: immutable(uint8)
 ASSET_SCALE: immutable(uint256)
 
-# parameters
-oracle_stale_after: public(uint256)
-max_oracle_dex_deviation: public(uint256)
-max_spot_move: public(uint256)
-spot_move_window: public(uint256)
-max_drawdown: public(uint256)
-drawdown_window: public(uint256)
-min_pool_depth: public(uint256)
-cooldown: public(uint256)
-
-# state
-level: public(uint8)
-level_since: public(uint256)
-guardian_floor: public(uint8)
-latched: public(uint256)                       # bit i = breaker i latched
+# Storage is packed: a measurement reads five slots, not twenty. Every field
+# keeps a public getter of its own name (below, under "getters").
+# _params_a: oracle_stale_after | spot_move_window | drawdown_window | cooldown
+#            (32 bits each) | max_oracle_dex_deviation | max_spot_move (64 each)
+# _params_b: max_drawdown | min_pool_depth (64 bits each)
+# _state:    level (8) | guardian_floor (8) | latched (8) | level_since (64) |
+#            spot_anchor_time (64) | pps_bucket_start (64)
+# _spot_anchors: spot_anchor | spot_prev_anchor (128 bits each)
+# _pps_peaks:    pps_peak | pps_prev_peak (128 bits each)
+_params_a: uint256
+_params_b: uint256
+_state: uint256
+_spot_anchors: uint256
+_pps_peaks: uint256
 last_seen: public(uint256[N_BREAKERS])         # last time each condition held
-spot_anchor: public(uint256)
-spot_prev_anchor: public(uint256)
-spot_anchor_time: public(uint256)
-pps_peak: public(uint256)
-pps_prev_peak: public(uint256)
-pps_bucket_start: public(uint256)
+
+M32: constant(uint256) = 2**32 - 1
+M64: constant(uint256) = 2**64 - 1
+M128: constant(uint256) = 2**128 - 1
+
+
+struct Params:
+    oracle_stale_after: uint256
+    max_oracle_dex_deviation: uint256
+    max_spot_move: uint256
+    spot_move_window: uint256
+    max_drawdown: uint256
+    drawdown_window: uint256
+    min_pool_depth: uint256
+    cooldown: uint256
+
+
+struct State:
+    level: uint8
+    guardian_floor: uint8
+    latched: uint256
+    level_since: uint256
+    spot_anchor_time: uint256
+    pps_bucket_start: uint256
+    spot_anchor: uint256
+    spot_prev_anchor: uint256
+    pps_peak: uint256
+    pps_prev_peak: uint256
 
 
 struct Reading:
@@ -173,15 +194,78 @@ def __init__(vault_: address, book_: address, hedger_: address, feed_: address, 
     feed = feed_
     FEED_DECIMALS = oracle._feed_decimals(feed_)
     ASSET_SCALE = 10 ** convert(18 - asset_decimals, uint256)
-    self.oracle_stale_after = 3_600                  # Rysk STALE_PRICE_DELAY
-    self.max_oracle_dex_deviation = 3 * 10**16       # 3 % (hedges need 1.5 %)
-    self.max_spot_move = 10**17                      # 10 % ...
-    self.spot_move_window = 3_600                    # ... within about an hour
-    self.max_drawdown = 10**17                       # 10 % NAV/share ...
-    self.drawdown_window = 86_400                    # ... below its 1-day peak
-    self.min_pool_depth = 10**16                     # 1 % of NAV (Lyra liquidityCB)
-    self.cooldown = 3_600
-    self.level_since = block.timestamp
+    self._store_params(Params(
+        oracle_stale_after=3_600,                    # Rysk STALE_PRICE_DELAY
+        max_oracle_dex_deviation=3 * 10**16,         # 3 % (hedges need 1.5 %)
+        max_spot_move=10**17,                        # 10 % ...
+        spot_move_window=3_600,                      # ... within about an hour
+        max_drawdown=10**17,                         # 10 % NAV/share ...
+        drawdown_window=86_400,                      # ... below its 1-day peak
+        min_pool_depth=10**16,                       # 1 % of NAV (Lyra liquidityCB)
+        cooldown=3_600,
+    ))
+    st: State = empty(State)
+    st.level_since = block.timestamp
+    self._store_state(st)
+
+
+# ---------------------------------------------------------------- packing
+
+@view
+@internal
+def _load_params() -> Params:
+    a: uint256 = self._params_a
+    b: uint256 = self._params_b
+    return Params(
+        oracle_stale_after=a & M32,
+        max_oracle_dex_deviation=(a >> 128) & M64,
+        max_spot_move=a >> 192,
+        spot_move_window=(a >> 32) & M32,
+        max_drawdown=b & M64,
+        drawdown_window=(a >> 64) & M32,
+        min_pool_depth=(b >> 64) & M64,
+        cooldown=(a >> 96) & M32,
+    )
+
+
+@internal
+def _store_params(p: Params):
+    # every field is inside its hard bound, which fits its width
+    self._params_a = (
+        p.oracle_stale_after | (p.spot_move_window << 32) | (p.drawdown_window << 64)
+        | (p.cooldown << 96) | (p.max_oracle_dex_deviation << 128) | (p.max_spot_move << 192)
+    )
+    self._params_b = p.max_drawdown | (p.min_pool_depth << 64)
+
+
+@view
+@internal
+def _load_state() -> State:
+    x: uint256 = self._state
+    a: uint256 = self._spot_anchors
+    b: uint256 = self._pps_peaks
+    return State(
+        level=convert(x & 255, uint8),
+        guardian_floor=convert((x >> 8) & 255, uint8),
+        latched=(x >> 16) & 255,
+        level_since=(x >> 24) & M64,
+        spot_anchor_time=(x >> 88) & M64,
+        pps_bucket_start=(x >> 152) & M64,
+        spot_anchor=a & M128,
+        spot_prev_anchor=a >> 128,
+        pps_peak=b & M128,
+        pps_prev_peak=b >> 128,
+    )
+
+
+@internal
+def _store_state(st: State):
+    self._state = (
+        convert(st.level, uint256) | (convert(st.guardian_floor, uint256) << 8) | (st.latched << 16)
+        | (st.level_since << 24) | (st.spot_anchor_time << 88) | (st.pps_bucket_start << 152)
+    )
+    self._spot_anchors = min(st.spot_anchor, M128) | (min(st.spot_prev_anchor, M128) << 128)
+    self._pps_peaks = min(st.pps_peak, M128) | (min(st.pps_prev_peak, M128) << 128)
 
 
 # ---------------------------------------------------------------- measuring
@@ -255,31 +339,35 @@ def _measure(have_nav: bool, nav_: uint256, supply_: uint256) -> Reading:
     """
     r: Reading = empty(Reading)
     t: uint256 = block.timestamp
+    p: Params = self._load_params()
+    st: State = self._load_state()
 
     # oracle_stale
     ok: bool = False
     updated: uint256 = 0
     ok, r.spot, updated = self._oracle_reading()
-    r.thresholds[ORACLE_STALE] = self.oracle_stale_after
+    r.thresholds[ORACLE_STALE] = p.oracle_stale_after
     if not ok:
         r.bits |= 1 << ORACLE_STALE
         r.values[ORACLE_STALE] = max_value(uint256)
     else:
         r.values[ORACLE_STALE] = t - updated
-        if t - updated > self.oracle_stale_after:
+        if t - updated > p.oracle_stale_after:
             r.bits |= 1 << ORACLE_STALE
 
-    # oracle_dex_deviation: the hedger reads oracle, TWAP and pool spot
-    r.thresholds[ORACLE_DEX_DEVIATION] = self.max_oracle_dex_deviation
-    resp: Bytes[96] = b""
-    ok, resp = raw_call(hedger, method_id("prices()"), max_outsize=96, is_static_call=True, revert_on_failure=False)
-    if ok and len(resp) == 96 and r.spot != 0:
-        o: uint256 = 0
-        twap: uint256 = 0
-        pool_spot: uint256 = 0
-        o, twap, pool_spot = abi_decode(resp, (uint256, uint256, uint256))
+    # oracle_dex_deviation: the hedger reads the pool's TWAP (and its depth,
+    # for thin_liquidity below) from one `observe`
+    r.thresholds[ORACLE_DEX_DEVIATION] = p.max_oracle_dex_deviation
+    resp: Bytes[64] = b""
+    ok, resp = raw_call(hedger, method_id("pool_readings()"), max_outsize=64, is_static_call=True, revert_on_failure=False)
+    pool_ok: bool = ok and len(resp) == 64
+    twap: uint256 = 0
+    depth: uint256 = 0
+    if pool_ok:
+        twap, depth = abi_decode(resp, (uint256, uint256))
+    if pool_ok and r.spot != 0:
         r.values[ORACLE_DEX_DEVIATION] = self._rel_diff(twap, r.spot)
-        if r.values[ORACLE_DEX_DEVIATION] > self.max_oracle_dex_deviation:
+        if r.values[ORACLE_DEX_DEVIATION] > p.max_oracle_dex_deviation:
             r.bits |= 1 << ORACLE_DEX_DEVIATION
     else:
         r.bits |= 1 << ORACLE_DEX_DEVIATION
@@ -287,19 +375,19 @@ def _measure(have_nav: bool, nav_: uint256, supply_: uint256) -> Reading:
 
     # spot_move: against this window's anchor and the previous one, each
     # only while it is recent (an anchor from days ago says nothing)
-    r.thresholds[SPOT_MOVE] = self.max_spot_move
+    r.thresholds[SPOT_MOVE] = p.max_spot_move
     if r.spot != 0:
         move: uint256 = 0
-        w: uint256 = self.spot_move_window
-        start: uint256 = self.spot_anchor_time
-        a: uint256 = self.spot_anchor
+        w: uint256 = p.spot_move_window
+        start: uint256 = st.spot_anchor_time
+        a: uint256 = st.spot_anchor
         if a != 0 and t < start + 2 * w:
             move = self._rel_diff(r.spot, a)
-        a = self.spot_prev_anchor
+        a = st.spot_prev_anchor
         if a != 0 and t < start + w:
             move = max(move, self._rel_diff(r.spot, a))
         r.values[SPOT_MOVE] = move
-        if move > self.max_spot_move:
+        if move > p.max_spot_move:
             r.bits |= 1 << SPOT_MOVE
 
     # marks_stale: the vault's NAV reads the book's liability, which refuses
@@ -316,76 +404,76 @@ def _measure(have_nav: bool, nav_: uint256, supply_: uint256) -> Reading:
         else:
             ok, supply = self._try_uint(vault, method_id("totalSupply()"))
         known = ok
-    r.thresholds[NAV_DRAWDOWN] = self.max_drawdown
-    r.thresholds[THIN_LIQUIDITY] = self.min_pool_depth
+    r.thresholds[NAV_DRAWDOWN] = p.max_drawdown
+    r.thresholds[THIN_LIQUIDITY] = p.min_pool_depth
     if known:
         r.pps = (nav + 1) * WAD * ASSET_SCALE // (supply + VIRTUAL_SHARES)
         peak: uint256 = 0
-        w: uint256 = self.drawdown_window
-        start: uint256 = self.pps_bucket_start
+        w: uint256 = p.drawdown_window
+        start: uint256 = st.pps_bucket_start
         if t < start + 2 * w:
-            peak = self.pps_peak
+            peak = st.pps_peak
         if t < start + w:
-            peak = max(peak, self.pps_prev_peak)
+            peak = max(peak, st.pps_prev_peak)
         if peak > r.pps:
             r.values[NAV_DRAWDOWN] = (peak - r.pps) * WAD // peak
-            if r.values[NAV_DRAWDOWN] > self.max_drawdown:
+            if r.values[NAV_DRAWDOWN] > p.max_drawdown:
                 r.bits |= 1 << NAV_DRAWDOWN
-        depth: uint256 = 0
-        ok, depth = self._try_uint(hedger, method_id("pool_depth()"))
         if nav != 0:
             nav_wad: uint256 = nav * ASSET_SCALE
             r.values[THIN_LIQUIDITY] = depth * WAD // nav_wad
-            if not ok or depth * WAD < self.min_pool_depth * nav_wad:
+            if not pool_ok or depth * WAD < p.min_pool_depth * nav_wad:
                 r.bits |= 1 << THIN_LIQUIDITY
     return r
 
 
 # ---------------------------------------------------------------- persisting
 
+@view
 @internal
-def _roll_anchors(r: Reading):
+def _roll_anchors(st: State, p: Params, r: Reading) -> State:
     t: uint256 = block.timestamp
+    out: State = st
     if r.spot != 0:
-        w: uint256 = self.spot_move_window
-        start: uint256 = self.spot_anchor_time
-        if self.spot_anchor == 0 or t >= start + w:
+        w: uint256 = p.spot_move_window
+        if st.spot_anchor == 0 or t >= st.spot_anchor_time + w:
             # the old anchor still counts for one more window if it is recent
-            if self.spot_anchor != 0 and t < start + 2 * w:
-                self.spot_prev_anchor = self.spot_anchor
+            if st.spot_anchor != 0 and t < st.spot_anchor_time + 2 * w:
+                out.spot_prev_anchor = st.spot_anchor
             else:
-                self.spot_prev_anchor = r.spot
-            self.spot_anchor = r.spot
-            self.spot_anchor_time = t
+                out.spot_prev_anchor = r.spot
+            out.spot_anchor = r.spot
+            out.spot_anchor_time = t
     if r.pps != 0:
-        w: uint256 = self.drawdown_window
-        start: uint256 = self.pps_bucket_start
-        if self.pps_peak == 0 or t >= start + w:
-            if self.pps_peak != 0 and t < start + 2 * w:
-                self.pps_prev_peak = self.pps_peak
+        w: uint256 = p.drawdown_window
+        if st.pps_peak == 0 or t >= st.pps_bucket_start + w:
+            if st.pps_peak != 0 and t < st.pps_bucket_start + 2 * w:
+                out.pps_prev_peak = st.pps_peak
             else:
-                self.pps_prev_peak = r.pps
-            self.pps_peak = r.pps
-            self.pps_bucket_start = t
-        elif r.pps > self.pps_peak:
-            self.pps_peak = r.pps
+                out.pps_prev_peak = r.pps
+            out.pps_peak = r.pps
+            out.pps_bucket_start = t
+        elif r.pps > st.pps_peak:
+            out.pps_peak = r.pps
+    return out
 
 
 @internal
-def _set_level(new: uint8):
-    old: uint8 = self.level
-    if new != old:
-        self.level = new
-        self.level_since = block.timestamp
-        log LevelChanged(previous=old, level=new, by=msg.sender)
+def _set_level(st: State, new: uint8) -> State:
+    out: State = st
+    if new != st.level:
+        out.level = new
+        out.level_since = block.timestamp
+        log LevelChanged(previous=st.level, level=new, by=msg.sender)
+    return out
 
 
+@pure
 @internal
-def _target() -> uint8:
-    target: uint8 = self.guardian_floor
-    bits: uint256 = self.latched
+def _target(st: State) -> uint8:
+    target: uint8 = st.guardian_floor
     for i: uint256 in range(N_BREAKERS):
-        if bits & (1 << i) != 0:
+        if st.latched & (1 << i) != 0:
             target = max(target, LEVELS[i])
     return target
 
@@ -398,8 +486,10 @@ def _apply(r: Reading, step_now: bool) -> uint8:
          last change (or at once when `step_now`, the guardian's reset).
     """
     t: uint256 = block.timestamp
-    cd: uint256 = self.cooldown
-    bits: uint256 = self.latched
+    p: Params = self._load_params()
+    st: State = self._load_state()
+    cd: uint256 = p.cooldown
+    bits: uint256 = st.latched
     for i: uint256 in range(N_BREAKERS):
         bit: uint256 = 1 << i
         if r.bits & bit != 0:
@@ -410,20 +500,21 @@ def _apply(r: Reading, step_now: bool) -> uint8:
         elif bits & bit != 0 and t >= self.last_seen[i] + cd:
             bits &= ~bit
             log BreakerReset(breaker=i, name=self._name(i))
-    self.latched = bits
-    self._roll_anchors(r)
+    st.latched = bits
+    st = self._roll_anchors(st, p, r)
 
-    current: uint8 = self.level
-    if current == HALTED and self.guardian_floor == HALTED and t >= self.level_since + MAX_HALT:
+    current: uint8 = st.level
+    if current == HALTED and st.guardian_floor == HALTED and t >= st.level_since + MAX_HALT:
         # a halt cannot lock depositors in for longer than MAX_HALT
-        self.guardian_floor = WITHDRAW_ONLY
-    target: uint8 = self._target()
+        st.guardian_floor = WITHDRAW_ONLY
+    target: uint8 = self._target(st)
     if target > current:
-        self._set_level(target)
-    elif target < current and (step_now or current == HALTED or t >= self.level_since + cd):
+        st = self._set_level(st, target)
+    elif target < current and (step_now or current == HALTED or t >= st.level_since + cd):
         # (a halt is only lifted by the guardian's reset or by MAX_HALT)
-        self._set_level(current - 1)
-    return self.level
+        st = self._set_level(st, current - 1)
+    self._store_state(st)
+    return st.level
 
 
 # ---------------------------------------------------------------- entry points
@@ -485,9 +576,11 @@ def trip(level_: uint8):
     """
     self._only_guardian_or_owner()
     assert level_ >= REDUCE_ONLY and level_ <= HALTED, "guard: level out of range"
-    self.guardian_floor = max(self.guardian_floor, level_)
-    if level_ > self.level:
-        self._set_level(level_)
+    st: State = self._load_state()
+    st.guardian_floor = max(st.guardian_floor, level_)
+    if level_ > st.level:
+        st = self._set_level(st, level_)
+    self._store_state(st)
 
 
 @external
@@ -498,13 +591,14 @@ def reset():
             whose condition still holds latch again at once.
     """
     self._only_guardian_or_owner()
-    self.guardian_floor = NORMAL
-    bits: uint256 = self.latched
+    st: State = self._load_state()
     for i: uint256 in range(N_BREAKERS):
-        if bits & (1 << i) != 0:
+        if st.latched & (1 << i) != 0:
             log BreakerReset(breaker=i, name=self._name(i))
             self.last_seen[i] = 0
-    self.latched = 0
+    st.guardian_floor = NORMAL
+    st.latched = 0
+    self._store_state(st)
     self._apply(self._measure(False, 0, 0), True)
 
 
@@ -530,26 +624,29 @@ def set_breakers(
     assert drawdown_window_ >= MIN_DRAWDOWN_WINDOW and drawdown_window_ <= MAX_DRAWDOWN_WINDOW, "guard: drawdown_window out of bounds"
     assert min_pool_depth_ <= MAX_MIN_POOL_DEPTH, "guard: min_pool_depth out of bounds"
     assert cooldown_ >= MIN_COOLDOWN and cooldown_ <= MAX_COOLDOWN, "guard: cooldown out of bounds"
+    p: Params = self._load_params()
     loosens: bool = (
-        oracle_stale_after_ > self.oracle_stale_after
-        or max_oracle_dex_deviation_ > self.max_oracle_dex_deviation
-        or max_spot_move_ > self.max_spot_move
-        or spot_move_window_ < self.spot_move_window
-        or max_drawdown_ > self.max_drawdown
-        or drawdown_window_ < self.drawdown_window
-        or min_pool_depth_ < self.min_pool_depth
-        or cooldown_ < self.cooldown
+        oracle_stale_after_ > p.oracle_stale_after
+        or max_oracle_dex_deviation_ > p.max_oracle_dex_deviation
+        or max_spot_move_ > p.max_spot_move
+        or spot_move_window_ < p.spot_move_window
+        or max_drawdown_ > p.max_drawdown
+        or drawdown_window_ < p.drawdown_window
+        or min_pool_depth_ < p.min_pool_depth
+        or cooldown_ < p.cooldown
     )
     if not param_timelock._gate(keccak256(slice(msg.data, 0, 260)), loosens):
         return
-    self.oracle_stale_after = oracle_stale_after_
-    self.max_oracle_dex_deviation = max_oracle_dex_deviation_
-    self.max_spot_move = max_spot_move_
-    self.spot_move_window = spot_move_window_
-    self.max_drawdown = max_drawdown_
-    self.drawdown_window = drawdown_window_
-    self.min_pool_depth = min_pool_depth_
-    self.cooldown = cooldown_
+    self._store_params(Params(
+        oracle_stale_after=oracle_stale_after_,
+        max_oracle_dex_deviation=max_oracle_dex_deviation_,
+        max_spot_move=max_spot_move_,
+        spot_move_window=spot_move_window_,
+        max_drawdown=max_drawdown_,
+        drawdown_window=drawdown_window_,
+        min_pool_depth=min_pool_depth_,
+        cooldown=cooldown_,
+    ))
     log ParameterSet(name="oracle_stale_after", value=oracle_stale_after_)
     log ParameterSet(name="max_oracle_dex_deviation", value=max_oracle_dex_deviation_)
     log ParameterSet(name="max_spot_move", value=max_spot_move_)
@@ -567,3 +664,120 @@ def cancel_change(change_id: bytes32):
     """
     assert msg.sender == staticcall IVault(vault).owner(), "guard: caller is not the owner"
     param_timelock._cancel(change_id)
+
+
+# ---------------------------------------------------------------- getters
+
+@view
+@external
+def oracle_stale_after() -> uint256:
+    return self._load_params().oracle_stale_after
+
+
+@view
+@external
+def max_oracle_dex_deviation() -> uint256:
+    return self._load_params().max_oracle_dex_deviation
+
+
+@view
+@external
+def max_spot_move() -> uint256:
+    return self._load_params().max_spot_move
+
+
+@view
+@external
+def spot_move_window() -> uint256:
+    return self._load_params().spot_move_window
+
+
+@view
+@external
+def max_drawdown() -> uint256:
+    return self._load_params().max_drawdown
+
+
+@view
+@external
+def drawdown_window() -> uint256:
+    return self._load_params().drawdown_window
+
+
+@view
+@external
+def min_pool_depth() -> uint256:
+    return self._load_params().min_pool_depth
+
+
+@view
+@external
+def cooldown() -> uint256:
+    return self._load_params().cooldown
+
+
+@view
+@external
+def level() -> uint8:
+    """
+    @notice 0 normal, 1 reduce-only, 2 withdraw-only, 3 halted (as of the
+            last measurement; `conditions()` is the live view).
+    """
+    return self._load_state().level
+
+
+@view
+@external
+def level_since() -> uint256:
+    return self._load_state().level_since
+
+
+@view
+@external
+def guardian_floor() -> uint8:
+    return self._load_state().guardian_floor
+
+
+@view
+@external
+def latched() -> uint256:
+    """
+    @notice Bitmask of latched breakers (bit i = `breaker_name(i)`).
+    """
+    return self._load_state().latched
+
+
+@view
+@external
+def spot_anchor() -> uint256:
+    return self._load_state().spot_anchor
+
+
+@view
+@external
+def spot_prev_anchor() -> uint256:
+    return self._load_state().spot_prev_anchor
+
+
+@view
+@external
+def spot_anchor_time() -> uint256:
+    return self._load_state().spot_anchor_time
+
+
+@view
+@external
+def pps_peak() -> uint256:
+    return self._load_state().pps_peak
+
+
+@view
+@external
+def pps_prev_peak() -> uint256:
+    return self._load_state().pps_prev_peak
+
+
+@view
+@external
+def pps_bucket_start() -> uint256:
+    return self._load_state().pps_bucket_start

@@ -5,7 +5,7 @@ import ape
 import pytest
 
 from tests.integration.test_hedging import oracle_floor, pump, seed
-from scripts.market import FEE, pool_price
+from scripts.market import FEE, pool_price, sqrt_price_x96
 
 USD = 10**6
 WAD = 10**18
@@ -246,9 +246,14 @@ def test_breaker_parameters_are_bounded_and_owner_only(h, owner, attacker):
         g.cancel_change(b"\x01" * 32, sender=owner)
 
 
-def test_loosening_waits_tightening_applies_at_once_everywhere(h, owner, chain):
+def test_loosening_waits_tightening_applies_at_once_everywhere(h, owner, attacker, chain):
     """Vault cap, hedge limits, book risk limits and market spread share the timelock rule."""
     v, hd, b, mk = h.vault, h.hedger, h.book, h.options
+    for contract, prefix in ((hd, "hedger"), (b, "book"), (mk, "market"), (h.guard, "guard")):
+        with ape.reverts(f"{prefix}: caller is not the owner"):
+            contract.cancel_change(b"\x01" * 32, sender=attacker)
+    with ape.reverts("hedger: caller is not the owner"):
+        hd.set_hedge_caps(10**17, 10**17, sender=attacker)
     cap = v.deposit_cap()
     v.set_deposit_cap(cap - 1, sender=owner)  # lower cap: at once
     assert v.deposit_cap() == cap - 1
@@ -299,3 +304,28 @@ def test_rolling_hourly_and_daily_hedge_caps(h, owner, keeper, chain):
     with ape.reverts("hedger: daily hedge notional cap"):
         hd.rebalance(True, 40_000 * USD, oracle_floor(h, 40_000 * USD), deadline(), sender=keeper)
     assert 14_000 * 10**18 < hd.daily_used() <= 15_000 * 10**18
+
+
+def test_a_flash_swap_cannot_trip_the_pool_breakers_but_holding_the_pool_for_a_block_can(project, h, owner, attacker, stranger, chain):
+    """Deviation and depth read the pool's observations (mean tick, harmonic-mean
+    liquidity), which a swap inside one transaction does not move: pushing the pool
+    out of its liquidity range, poking and swapping back trips nothing. Holding it
+    there across blocks does trip `thin_liquidity` (and costs the attacker what
+    arbitrageurs take from a pool 33 % off the market)."""
+    m, g = h.m, h.guard
+    poker = project.FlashPoker.deploy(sender=attacker)
+    m.usdc.mint(poker, 10**9 * USD, sender=attacker)
+    weth_is_token0 = m.pool.token0() == m.weth.address
+    limit = sqrt_price_x96(4_000, weth_is_token0)  # past the +25 % edge of the liquidity
+    poker.attack(m.router, m.usdc, m.weth, FEE, g, 10**9 * USD, limit, sender=attacker)
+    assert poker.conditions_seen() == 0 and poker.level_seen() == 0
+    assert g.level() == 0 and abs(pool_price(m) - 3_000) < 30  # back where it was
+
+    m.usdc.mint(attacker, 10**9 * USD, sender=attacker)
+    m.usdc.approve(m.router, 2**256 - 1, sender=attacker)
+    m.router.exactInputSingle((m.usdc, m.weth, FEE, attacker, chain.pending_timestamp + 60, 10**9 * USD, 0, limit), sender=attacker)
+    chain.pending_timestamp += 12  # one mainnet block out of range
+    chain.mine()
+    tx = g.poke(sender=stranger)
+    assert "thin_liquidity" in tripped(tx, g) and g.level() == 1
+
