@@ -29,7 +29,7 @@ plugins: [{{name: vyper}}, {{name: foundry}}]
 vyper: {{version: 0.4.3}}
 ethereum:
   local: {{default_provider: foundry}}
-  mainnet: {{required_confirmations: 0}}
+  mainnet: {{required_confirmations: 0, gas_limit: max}}   # estimates were seen to run out (ReentrancySentryOOG)
   mainnet_fork: {{default_provider: foundry}}
 foundry:
   host: auto
@@ -126,10 +126,9 @@ def upstream(tmp_path_factory):
     """
     work = tmp_path_factory.mktemp("fork")
     dump = work / "market-state.json"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    fork = ForkProject(work / "project", url)
-    builder = start_anvil(port, "--dump-state", str(dump))
+    build_port = free_port()
+    fork = ForkProject(work / "project", f"http://127.0.0.1:{build_port}")
+    builder = start_anvil(build_port, "--dump-state", str(dump))
     try:
         run = fork.ape_run("market", "ethereum:mainnet:node")
         assert run.returncode == 0, (run.stdout + run.stderr)[-4000:]
@@ -137,6 +136,9 @@ def upstream(tmp_path_factory):
         stop(builder)
     assert dump.exists() and dump.stat().st_size > 0, "anvil did not dump the market state"
     addresses = json.loads((fork.path / ".build" / "market-1.json").read_text())
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    fork.uri = url
     proc = start_anvil(port, "--load-state", str(dump))
     try:
         assert rpc(url, "eth_getCode", [addresses["pool"], "latest"]) not in ("0x", None), "market missing after load"
