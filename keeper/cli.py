@@ -1,13 +1,15 @@
-"""`keeper` command line. Today: the quant core from the shell.
+"""`keeper` command line: the quant core from the shell, and a read-only status.
 
     keeper greeks --spot 3000 --strike 3200 --days 7 --vol 0.65 [--rate 0.0] [--put]
     keeper iv --price 21.06 --spot 3000 --strike 3200 --days 7 [--rate 0.0] [--put]
+    keeper status --vault 0x... [--network http://127.0.0.1:8545 | ethereum:mainnet:node]
 
 Bad input gives a one-line error on stderr and exit status 2, never a traceback.
-The bot commands (run, once, status, backtest, report) arrive with the keeper bot.
+The bot commands (run, once, backtest, report) arrive with the keeper bot.
 """
 import argparse
 import math
+import re
 import sys
 
 from keeper.greeks import bs_greeks, implied_vol
@@ -33,12 +35,39 @@ def parser():
     iv = sub.add_parser("iv", help="implied vol of one option price")
     iv.add_argument("--price", type=float, required=True, help="option price, USD")
     _option_args(iv, with_vol=False)
+    st = sub.add_parser("status", help="read a deployment through a node and print its state (sends nothing)")
+    st.add_argument("--vault", required=True, help="the vault's address (0x...)")
+    st.add_argument(
+        "--network", default="http://127.0.0.1:8545",
+        help="an RPC URL or an ape network choice such as ethereum:mainnet:node (default http://127.0.0.1:8545)",
+    )
     return p
+
+
+def _status(vault: str, network: str) -> int:
+    if not re.fullmatch(r"0x[0-9a-fA-F]{40}", vault):
+        print("keeper: error: --vault must be a 0x-prefixed 20-byte hex address", file=sys.stderr)
+        return 2
+    from ape import networks
+    from ape.exceptions import ApeException
+
+    from keeper.market import format_status, read_snapshot
+
+    try:
+        with networks.parse_network_choice(network):
+            print(format_status(read_snapshot(vault)))
+    except (ApeException, ConnectionError, OSError, ValueError) as err:
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        print(f"keeper: error: cannot read vault {vault} on {network}: {reason}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def main(argv=None) -> int:
     p = parser()
     args = p.parse_args(argv)
+    if args.command == "status":
+        return _status(args.vault, args.network)
     T = args.days / DAYS_PER_YEAR
     try:
         if args.command == "greeks":

@@ -21,6 +21,7 @@ from ape.logging import logger
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from keeper.greeks import bs_greeks  # noqa: E402
+from keeper.market import eth_call, format_status, read_snapshot  # noqa: E402
 from scripts.market import arbitrage_to, deploy_market, pool_price  # noqa: E402
 from scripts.vault import deploy_ballast  # noqa: E402
 
@@ -44,16 +45,6 @@ def breakers(guard, tx) -> str:
     parts += [f"reset {', '.join(resets)}"] if resets else []
     parts += [f"level {LEVELS[ev.previous]} -> {LEVELS[ev.level]}" for ev in tx.events.filter(guard.LevelChanged)]
     return "; ".join(parts) or f"no change (level {LEVELS[guard.level()]})"
-
-
-def simulate(contract, method, sender, *args) -> str:
-    """eth_call a transaction (nothing is sent) and return its revert reason, or 'ok'."""
-    data = getattr(contract, method).encode_input(*args)
-    try:
-        chain.provider.web3.eth.call({"from": sender.address, "to": contract.address, "data": data})
-    except Exception as err:  # web3 ContractLogicError: "execution reverted: <reason>"
-        return str(err.args[0]).removeprefix("execution reverted: ")
-    return "ok"
 
 
 def hedge(hedger, feed, keeper, label):
@@ -124,7 +115,8 @@ def main():
     chain.pending_timestamp += 3_601
     tx = guard.poke(sender=depositor)
     print(f"   poke: {breakers(guard, tx)}")
-    print(f"   a deposit is refused: '{simulate(vault, 'deposit', depositor, 1_000 * USD, depositor)}' "
+    _, reason = eth_call(vault, "deposit", 1_000 * USD, depositor, sender=depositor)  # simulated, nothing sent
+    print(f"   a deposit is refused: '{reason}' "
           f"(maxDeposit {usd(vault.maxDeposit(depositor))})")
     got = vault.withdraw(1_000 * USD, sender=depositor)
     print(f"   a withdrawal still works (marks are fresh): {usd(1_000 * USD)} out, {got.gas_used:,} gas")
@@ -149,6 +141,8 @@ def main():
     hedge(hedger, m.feed, keeper, "re-hedge")
     tx = guard.poke(sender=depositor)
     print(f"   NAV {usd(vault.totalAssets())}; guard poke: {breakers(guard, tx)}")
+    print("   what `keeper status --vault ...` prints now:")
+    print("\n".join("     " + line for line in format_status(read_snapshot(vault.address)).splitlines()))
 
     chain.pending_timestamp = expiry + 60
     m.feed.set_answer(3_450 * 10**8, sender=owner)
