@@ -1,0 +1,30 @@
+"""The operator's path on a node they keep running: `ape run market`, `ape run vault`,
+then `keeper status` against it (a fresh anvil on a free loopback port)."""
+import json
+import subprocess
+import sys
+
+from tests.fork.conftest import ROOT, ForkProject, free_port, start_anvil, stop
+
+
+def test_market_then_vault_then_status_on_a_running_node(tmp_path):
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    node = start_anvil(port)
+    try:
+        project = ForkProject(tmp_path / "project", url)
+        run = project.ape_run("vault", url)
+        assert run.returncode != 0 and "run `ape run market` first" in run.stdout + run.stderr
+        for script in ("market", "vault"):
+            run = project.ape_run(script, url)
+            assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
+        record = json.loads((project.path / ".build" / "ballast-1.json").read_text())
+        assert set(record) == {"vault", "book", "options", "hedger", "guard"}
+        status = subprocess.run(
+            [sys.executable, "-m", "keeper.cli", "status", "--vault", record["vault"], "--network", url],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )
+        assert status.returncode == 0, status.stderr[-2000:]
+        assert f"vault {record['vault']}" in status.stdout and "series       0 live" in status.stdout
+    finally:
+        stop(node)
