@@ -361,6 +361,16 @@ def _guard_open() -> bool:
 
 
 @view
+@internal
+def _guard_halted() -> bool:
+    """
+    @dev True while the guardian has halted the vault (withdrawals wait).
+    """
+    guard: address = self.risk_guard
+    return guard != empty(address) and staticcall IRiskGuard(guard).level() == GUARD_HALTED
+
+
+@view
 @external
 @reentrant
 def maxDeposit(receiver: address) -> uint256:
@@ -383,6 +393,8 @@ def maxMint(receiver: address) -> uint256:
 @external
 @reentrant
 def maxWithdraw(owner: address) -> uint256:
+    if self._guard_halted():
+        return 0
     nav: uint256 = self._nav()
     return self._max_withdraw(owner, nav, self._free_collateral(nav))
 
@@ -391,6 +403,8 @@ def maxWithdraw(owner: address) -> uint256:
 @external
 @reentrant
 def maxRedeem(owner: address) -> uint256:
+    if self._guard_halted():
+        return 0
     nav: uint256 = self._nav()
     return self._max_redeem(owner, nav, self._free_collateral(nav))
 

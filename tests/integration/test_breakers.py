@@ -209,10 +209,13 @@ def test_guardian_halts_and_resets_one_step_at_a_time(h, owner, guardian, attack
     assert levels(tx, g) == [(0, 3)]
     with ape.reverts("vault: halted by the guardian, withdrawals wait"):
         h.vault.withdraw(1_000 * USD, sender=depositor)
+    assert h.vault.maxWithdraw(depositor) == 0 and h.vault.maxRedeem(depositor) == 0  # EIP-4626: honest limits
     later(h, owner, chain, 2 * HOUR)
     g.poke(sender=stranger)
     assert g.level() == 3  # breakers never lift a halt
-    for expected in ((3, 2), (2, 1), (1, 0)):
+    assert levels(g.reset(sender=guardian), g) == [(3, 2)]
+    assert h.vault.maxWithdraw(depositor) > 0  # withdraw-only: withdrawals open again
+    for expected in ((2, 1), (1, 0)):
         assert levels(g.reset(sender=guardian), g) == [expected]
     h.vault.withdraw(1_000 * USD, sender=depositor)
 
