@@ -2,12 +2,14 @@
 
     keeper greeks --spot 3000 --strike 3200 --days 7 --vol 0.65 [--rate 0.0] [--put]
     keeper iv --price 21.06 --spot 3000 --strike 3200 --days 7 [--rate 0.0] [--put]
-    keeper status --vault 0x... [--network http://127.0.0.1:8545 | ethereum:mainnet:node]
+    keeper status --vault 0x... [--network http://127.0.0.1:8545 | ethereum:mainnet:node] [--json]
 
 Bad input gives a one-line error on stderr and exit status 2, never a traceback.
 The bot commands (run, once, backtest, report) arrive with the keeper bot.
 """
 import argparse
+import dataclasses
+import json
 import math
 import re
 import sys
@@ -41,21 +43,29 @@ def parser():
         "--network", default="http://127.0.0.1:8545",
         help="an RPC URL or an ape network choice such as ethereum:mainnet:node (default http://127.0.0.1:8545)",
     )
+    st.add_argument("--json", action="store_true", help="print the snapshot as one JSON object (for monitoring)")
     return p
 
 
-def _status(vault: str, network: str) -> int:
+def _status(vault: str, network: str, as_json: bool = False) -> int:
     if not re.fullmatch(r"0x[0-9a-fA-F]{40}", vault):
         print("keeper: error: --vault must be a 0x-prefixed 20-byte hex address", file=sys.stderr)
         return 2
     from ape import networks
     from ape.exceptions import ApeException
+    from ape.logging import logger
+
+    logger.set_level("WARNING")  # stdout carries the status (or the JSON) only
 
     from keeper.market import format_status, read_snapshot
 
     try:
         with networks.parse_network_choice(network):
-            print(format_status(read_snapshot(vault)))
+            snapshot = read_snapshot(vault)
+        if as_json:
+            print(json.dumps(dict(dataclasses.asdict(snapshot), level_name=snapshot.level_name), sort_keys=True))
+        else:
+            print(format_status(snapshot))
     except (ApeException, ConnectionError, OSError, ValueError) as err:
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         print(f"keeper: error: cannot read vault {vault} on {network}: {reason}", file=sys.stderr)
@@ -67,7 +77,7 @@ def main(argv=None) -> int:
     p = parser()
     args = p.parse_args(argv)
     if args.command == "status":
-        return _status(args.vault, args.network)
+        return _status(args.vault, args.network, args.json)
     T = args.days / DAYS_PER_YEAR
     try:
         if args.command == "greeks":

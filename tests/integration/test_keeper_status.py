@@ -1,4 +1,5 @@
 """`keeper status` and the snapshot reader against a live deployment on anvil."""
+import json
 import socket
 import subprocess
 import sys
@@ -43,6 +44,11 @@ def test_status_command_against_the_node(hedged, depositor, buyer, keeper, chain
     assert run.returncode == 0, run.stderr[-2000:]
     assert f"vault {h.vault.address}" in run.stdout and "risk level   normal" in run.stdout
     assert "1 live" in run.stdout
+    run = _keeper("--vault", h.vault.address, "--network", chain.provider.uri, "--json")
+    assert run.returncode == 0, run.stderr[-2000:]
+    doc = json.loads(run.stdout)
+    assert doc["vault"] == h.vault.address and doc["level_name"] == "normal"
+    assert doc["nav"] == h.vault.totalAssets() / 10**6 and len(doc["series"]) == 1
 
 
 def test_status_bad_input_is_a_clear_error():
