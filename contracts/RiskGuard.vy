@@ -55,16 +55,16 @@ exports: param_timelock.queued
 interface IVault:
     def owner() -> address: view
     def guardian() -> address: view
-    def totalAssets() -> uint256: view
-    def totalSupply() -> uint256: view
+    def asset() -> address: view
 
 
 interface IHedger:
-    def pool_readings() -> (uint256, uint256): view
+    def vault() -> address: view
+    def feed() -> address: view
 
 
-interface IAggregator:
-    def latestRoundData() -> (uint80, int256, uint256, uint256, uint80): view
+interface IERC20Detailed:
+    def decimals() -> uint8: view
 
 
 event BreakerTripped:
@@ -123,7 +123,6 @@ MIN_COOLDOWN: constant(uint256) = 300
 MAX_COOLDOWN: constant(uint256) = 7 * 86_400
 
 vault: public(immutable(address))
-book: public(immutable(address))
 hedger: public(immutable(address))
 feed: public(immutable(address))
 FEED_DECIMALS: immutable(uint8)
@@ -179,20 +178,22 @@ struct Reading:
     spot: uint256           # oracle spot (wad), 0 if unreadable
     pps: uint256            # NAV per share (wad), 0 if unknown
     values: uint256[N_BREAKERS]
-    thresholds: uint256[N_BREAKERS]
 
 
 @deploy
-def __init__(vault_: address, book_: address, hedger_: address, feed_: address, asset_decimals: uint8):
+def __init__(vault_: address, hedger_: address):
+    """
+    @dev The feed and the asset's decimals come from the hedger and the vault,
+         so the guard measures exactly what they use.
+    """
     assert vault_.is_contract, "guard: vault not a contract"
-    assert book_.is_contract, "guard: book not a contract"
     assert hedger_.is_contract, "guard: hedger not a contract"
-    assert asset_decimals <= 18, "guard: asset decimals > 18"
+    assert staticcall IHedger(hedger_).vault() == vault_, "guard: hedger serves another vault"
     vault = vault_
-    book = book_
     hedger = hedger_
-    feed = feed_
-    FEED_DECIMALS = oracle._feed_decimals(feed_)
+    feed = staticcall IHedger(hedger_).feed()
+    FEED_DECIMALS = oracle._feed_decimals(feed)
+    asset_decimals: uint8 = staticcall IERC20Detailed(staticcall IVault(vault_).asset()).decimals()
     ASSET_SCALE = 10 ** convert(18 - asset_decimals, uint256)
     self._store_params(Params(
         oracle_stale_after=3_600,                    # Rysk STALE_PRICE_DELAY
@@ -286,6 +287,25 @@ def _name(i: uint256) -> String[24]:
     return "thin_liquidity"
 
 
+@pure
+@internal
+def _threshold(p: Params, i: uint256) -> uint256:
+    """
+    @dev The parameter breaker `i` compares with (marks_stale has none).
+    """
+    if i == ORACLE_STALE:
+        return p.oracle_stale_after
+    if i == ORACLE_DEX_DEVIATION:
+        return p.max_oracle_dex_deviation
+    if i == SPOT_MOVE:
+        return p.max_spot_move
+    if i == NAV_DRAWDOWN:
+        return p.max_drawdown
+    if i == THIN_LIQUIDITY:
+        return p.min_pool_depth
+    return 0
+
+
 @view
 @internal
 def _oracle_reading() -> (bool, uint256, uint256):
@@ -332,21 +352,18 @@ def _rel_diff(a: uint256, ref: uint256) -> uint256:
 
 @view
 @internal
-def _measure(have_nav: bool, nav_: uint256, supply_: uint256) -> Reading:
+def _measure(p: Params, st: State, have_nav: bool, nav_: uint256, supply_: uint256) -> Reading:
     """
     @dev Every breaker's condition now. NAV in asset units; `have_nav` =
          the caller (the vault) passed NAV and supply.
     """
     r: Reading = empty(Reading)
     t: uint256 = block.timestamp
-    p: Params = self._load_params()
-    st: State = self._load_state()
 
     # oracle_stale
     ok: bool = False
     updated: uint256 = 0
     ok, r.spot, updated = self._oracle_reading()
-    r.thresholds[ORACLE_STALE] = p.oracle_stale_after
     if not ok:
         r.bits |= 1 << ORACLE_STALE
         r.values[ORACLE_STALE] = max_value(uint256)
@@ -357,7 +374,6 @@ def _measure(have_nav: bool, nav_: uint256, supply_: uint256) -> Reading:
 
     # oracle_dex_deviation: the hedger reads the pool's TWAP (and its depth,
     # for thin_liquidity below) from one `observe`
-    r.thresholds[ORACLE_DEX_DEVIATION] = p.max_oracle_dex_deviation
     resp: Bytes[64] = b""
     ok, resp = raw_call(hedger, method_id("pool_readings()"), max_outsize=64, is_static_call=True, revert_on_failure=False)
     pool_ok: bool = ok and len(resp) == 64
@@ -375,7 +391,6 @@ def _measure(have_nav: bool, nav_: uint256, supply_: uint256) -> Reading:
 
     # spot_move: against this window's anchor and the previous one, each
     # only while it is recent (an anchor from days ago says nothing)
-    r.thresholds[SPOT_MOVE] = p.max_spot_move
     if r.spot != 0:
         move: uint256 = 0
         w: uint256 = p.spot_move_window
@@ -404,8 +419,6 @@ def _measure(have_nav: bool, nav_: uint256, supply_: uint256) -> Reading:
         else:
             ok, supply = self._try_uint(vault, method_id("totalSupply()"))
         known = ok
-    r.thresholds[NAV_DRAWDOWN] = p.max_drawdown
-    r.thresholds[THIN_LIQUIDITY] = p.min_pool_depth
     if known:
         r.pps = (nav + 1) * WAD * ASSET_SCALE // (supply + VIRTUAL_SHARES)
         peak: uint256 = 0
@@ -479,15 +492,14 @@ def _target(st: State) -> uint8:
 
 
 @internal
-def _apply(r: Reading, step_now: bool) -> uint8:
+def _apply(r: Reading, p: Params, st_: State, step_now: bool) -> uint8:
     """
     @dev Latch / clear breakers from a reading, then move the level: down to
          the target at once; up one step once `cooldown` has passed since the
          last change (or at once when `step_now`, the guardian's reset).
     """
     t: uint256 = block.timestamp
-    p: Params = self._load_params()
-    st: State = self._load_state()
+    st: State = st_
     cd: uint256 = p.cooldown
     bits: uint256 = st.latched
     for i: uint256 in range(N_BREAKERS):
@@ -496,7 +508,7 @@ def _apply(r: Reading, step_now: bool) -> uint8:
             self.last_seen[i] = t
             if bits & bit == 0:
                 bits |= bit
-                log BreakerTripped(breaker=i, name=self._name(i), value=r.values[i], threshold=r.thresholds[i])
+                log BreakerTripped(breaker=i, name=self._name(i), value=r.values[i], threshold=self._threshold(p, i))
         elif bits & bit != 0 and t >= self.last_seen[i] + cd:
             bits &= ~bit
             log BreakerReset(breaker=i, name=self._name(i))
@@ -526,7 +538,9 @@ def poke() -> uint8:
             the level; returns it. The market and the hedger call this on
             every sale and rebalance.
     """
-    return self._apply(self._measure(False, 0, 0), False)
+    p: Params = self._load_params()
+    st: State = self._load_state()
+    return self._apply(self._measure(p, st, False, 0, 0), p, st, False)
 
 
 @external
@@ -536,7 +550,9 @@ def vault_check(nav: uint256, supply: uint256) -> uint8:
             supply the vault has just computed (NAV known => marks fresh).
     """
     assert msg.sender == vault, "guard: caller is not the vault"
-    return self._apply(self._measure(True, nav, supply), False)
+    p: Params = self._load_params()
+    st: State = self._load_state()
+    return self._apply(self._measure(p, st, True, nav, supply), p, st, False)
 
 
 @view
@@ -546,7 +562,7 @@ def conditions() -> uint256:
     @notice Bitmask of the breaker conditions that hold right now (bit i =
             breaker i, named by `breaker_name(i)`), without persisting anything.
     """
-    return self._measure(False, 0, 0).bits
+    return self._measure(self._load_params(), self._load_state(), False, 0, 0).bits
 
 
 @view
@@ -566,6 +582,11 @@ def breaker_level(i: uint256) -> uint8:
 @internal
 def _only_guardian_or_owner():
     assert msg.sender == staticcall IVault(vault).guardian() or msg.sender == staticcall IVault(vault).owner(), "guard: caller is not guardian or owner"
+
+
+@internal
+def _only_owner():
+    assert msg.sender == staticcall IVault(vault).owner(), "guard: caller is not the owner"
 
 
 @external
@@ -598,8 +619,8 @@ def reset():
             self.last_seen[i] = 0
     st.guardian_floor = NORMAL
     st.latched = 0
-    self._store_state(st)
-    self._apply(self._measure(False, 0, 0), True)
+    p: Params = self._load_params()
+    self._apply(self._measure(p, st, False, 0, 0), p, st, True)
 
 
 # ---------------------------------------------------------------- parameters
@@ -615,7 +636,7 @@ def set_breakers(
     @notice Owner: every breaker parameter, each within its hard bounds.
             Loosening any of them queues the whole change for the timelock.
     """
-    assert msg.sender == staticcall IVault(vault).owner(), "guard: caller is not the owner"
+    self._only_owner()
     assert oracle_stale_after_ >= MIN_STALE_AFTER and oracle_stale_after_ <= MAX_STALE_AFTER, "guard: oracle_stale_after out of bounds"
     assert max_oracle_dex_deviation_ != 0 and max_oracle_dex_deviation_ <= MAX_DEVIATION_BOUND, "guard: max_oracle_dex_deviation out of bounds"
     assert max_spot_move_ >= MIN_SPOT_MOVE and max_spot_move_ <= MAX_SPOT_MOVE, "guard: max_spot_move out of bounds"
@@ -662,7 +683,7 @@ def cancel_change(change_id: bytes32):
     """
     @notice Owner: drop a queued (loosening) parameter change.
     """
-    assert msg.sender == staticcall IVault(vault).owner(), "guard: caller is not the owner"
+    self._only_owner()
     param_timelock._cancel(change_id)
 
 

@@ -29,7 +29,7 @@ def deploy_ballast(project, owner, keeper, guardian, usdc, feed, router, pool, w
     book = project.OptionBook.deploy(vault, feed, sender=owner)
     options = project.OptionMarket.deploy(vault, book, feed, sender=owner)
     hedger = project.Hedger.deploy(vault, book, router, pool, weth, feed, sender=owner)
-    guard = project.RiskGuard.deploy(vault, book, hedger, feed, usdc.decimals(), sender=owner)
+    guard = project.RiskGuard.deploy(vault, hedger, sender=owner)
     vault.set_option_book(book, sender=owner)
     vault.set_option_market(options, sender=owner)
     vault.set_hedger(hedger, sender=owner)
