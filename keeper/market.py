@@ -11,6 +11,7 @@ marks) gives `nav=None` and the reason, not an exception.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -18,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WAD = 10**18
 LEVELS = ("normal", "reduce-only", "withdraw-only", "halted")
 N_BREAKERS = 6
+MAX_LIVE = 16  # OptionBook.MAX_LIVE
 
 
 @dataclass(frozen=True)
@@ -66,83 +68,142 @@ class Snapshot:
         return LEVELS[self.level]
 
 
-def eth_call(contract, method: str, *args, sender=None, block="latest") -> tuple[bytes | None, str | None]:
-    """eth_call `method(*args)` on an ape contract: (return data, None) or (None,
-    revert reason). Goes straight to the node, so a revert is a value here,
-    not an exception with a printed trace."""
-    from ape import chain
-    from web3.exceptions import ContractLogicError as Web3Revert
+class _Batch:
+    """eth_calls pinned to one block, sent to the node as one JSON-RPC batch.
 
-    tx = {"to": contract.address, "data": getattr(contract, method).encode_input(*args)}
-    if sender is not None:
-        tx["from"] = sender.address
-    try:
-        return bytes(chain.provider.web3.eth.call(tx, block)), None
-    except Web3Revert as err:
-        return None, str(err.args[0]).removeprefix("execution reverted: ")
+    `add` returns the call's index; `run` returns, per call, (decoded output,
+    None) or (None, revert reason). A revert is a value here, not an exception
+    with a printed trace.
+    """
+
+    def __init__(self, block="latest"):
+        self.block = block if isinstance(block, str) else hex(block)
+        self.calls = []
+
+    def add(self, contract, method: str, *args, sender=None) -> int:
+        from eth_utils import to_hex
+
+        handler = getattr(contract, method)
+        tx = {"to": contract.address, "data": to_hex(handler.encode_input(*args))}
+        if sender is not None:
+            tx["from"] = sender.address
+        self.calls.append((handler.abis[0], tx))
+        return len(self.calls) - 1
+
+    def run(self) -> list[tuple[object, str | None]]:
+        from ape import chain
+        from hexbytes import HexBytes
+
+        if not self.calls:
+            return []
+        ecosystem = chain.provider.network.ecosystem
+        replies = chain.provider.web3.provider.make_batch_request(
+            [("eth_call", [tx, self.block]) for _, tx in self.calls]
+        )
+        if isinstance(replies, dict):  # the node refused the whole batch
+            raise ConnectionError(replies.get("error", {}).get("message", "batch request failed"))
+        out = []
+        for (abi, _), reply in zip(self.calls, replies):
+            if "error" in reply:
+                out.append((None, str(reply["error"].get("message", "")).removeprefix("execution reverted: ")))
+                continue
+            values = ecosystem.decode_returndata(abi, HexBytes(reply["result"]))
+            out.append((values[0] if len(values) == 1 else tuple(values), None))
+        return out
 
 
-def _words(data: bytes) -> list[int]:
-    return [int.from_bytes(data[i : i + 32], "big") for i in range(0, len(data), 32)]
+def eth_call(contract, method: str, *args, sender=None, block="latest") -> tuple[object, str | None]:
+    """One eth_call: (decoded output, None) or (None, revert reason)."""
+    batch = _Batch(block)
+    batch.add(contract, method, *args, sender=sender)
+    return batch.run()[0]
 
 
-def _names(guard, bits: int, block: int) -> tuple[str, ...]:
-    return tuple(guard.breaker_name(i, block_id=block) for i in range(N_BREAKERS) if bits >> i & 1)
+@functools.cache
+def _project():
+    """This repository's ape project (its compiled ABIs); loading it costs ~0.7 s, so once."""
+    from ape import Project
+
+    return Project(ROOT)
 
 
 def read_snapshot(vault_address: str) -> Snapshot:
-    """Read a deployment at the current head block (needs an ape network connection)."""
-    from ape import Project, chain
+    """Read a deployment at the current head block (needs an ape network connection).
 
-    project = Project(ROOT)
+    Four round trips to the node whatever the number of series: the vault; the
+    book, hedger, guard and the series ids; the feed and each series' terms,
+    mark and open interest; the block's timestamp.
+    """
+    from ape import chain
+    from ape.contracts import ContractInstance
+
+    project = _project()
+    at = lambda name, address: ContractInstance(address, getattr(project, name).contract_type)  # noqa: E731
     block = chain.blocks.head.number
-    at = {"block_id": block}
-    vault = project.Vault.at(vault_address)
-    book = project.OptionBook.at(vault.option_book(**at))
-    hedger = project.Hedger.at(vault.hedger(**at))
-    guard = project.RiskGuard.at(vault.risk_guard(**at))
-    share_decimals = vault.decimals(**at)
-    asset_decimals = share_decimals - vault.DECIMALS_OFFSET(**at)
-    scale, unit = 10**share_decimals, 10**asset_decimals
-    usd = lambda x: x / unit  # noqa: E731
+    vault = at("Vault", vault_address)
 
-    nav = free = twap = spot = depth = None
-    out, nav_error = eth_call(vault, "totalAssets", block=block)
-    if out is not None:
-        nav = usd(_words(out)[0])
-        free = usd(vault.free_collateral(**at))
-    out, _ = eth_call(hedger, "prices", block=block)
-    if out is not None:
-        _, twap_w, spot_w = _words(out)
-        twap, spot = twap_w / WAD, spot_w / WAD
-        depth = hedger.pool_depth(**at) / WAD
-    feed = project.MockAggregator.at(book.feed(**at))  # any Chainlink-style ABI will do
-    _, answer, _, updated, _ = feed.latestRoundData(**at)
+    b = _Batch(block)
+    vault_reads = ("option_book", "hedger", "risk_guard", "decimals", "DECIMALS_OFFSET", "totalAssets",
+                   "free_collateral", "totalSupply", "total_idle", "total_reserved", "hedge_units", "paused", "is_shutdown")
+    for method in vault_reads:
+        b.add(vault, method)
+    v = dict(zip(vault_reads, b.run()))
+    if v["option_book"][0] is None:
+        raise ValueError(f"{vault_address} is not a Ballast vault: {v['option_book'][1]}")
+    book, hedger, guard = at("OptionBook", v["option_book"][0]), at("Hedger", v["hedger"][0]), at("RiskGuard", v["risk_guard"][0])
+
+    b = _Batch(block)
+    reads = {name: b.add(c, m) for name, c, m in (
+        ("feed", book, "feed"), ("net_delta", book, "net_delta"), ("live_count", book, "live_count"),
+        ("prices", hedger, "prices"), ("depth", hedger, "pool_depth"), ("last_action", hedger, "last_keeper_action"),
+        ("timeout", hedger, "keeper_timeout"), ("level", guard, "level"), ("latched", guard, "latched"),
+        ("conditions", guard, "conditions"),
+    )}
+    sid_calls = [b.add(book, "live_series", i) for i in range(MAX_LIVE)]
+    name_calls = [b.add(guard, "breaker_name", i) for i in range(N_BREAKERS)]
+    out = b.run()
+    r = {name: out[i][0] for name, i in reads.items()}
+    sids = [out[i][0] for i in sid_calls[: r["live_count"]]]
+    names = [out[i][0] for i in name_calls]
+
+    feed = at("MockAggregator", r["feed"])  # any Chainlink-style ABI will do
+    b = _Batch(block)
+    round_call, dec_call = b.add(feed, "latestRoundData"), b.add(feed, "decimals")
+    series_calls = [(b.add(book, "series", sid), b.add(book, "marks", sid), b.add(book, "open_interest", sid)) for sid in sids]
+    out = b.run()
+    _, answer, _, updated, _ = out[round_call][0]
     timestamp = chain.blocks[block].timestamp
-    hedge = vault.hedge_units(**at)
 
+    share_decimals = v["decimals"][0]
+    asset_decimals = share_decimals - v["DECIMALS_OFFSET"][0]
+    unit = 10**asset_decimals
+    usd = lambda key: None if v[key][0] is None else v[key][0] / unit  # noqa: E731
     series = []
-    for i in range(book.live_count(**at)):
-        sid = book.live_series(i, **at)
-        strike, expiry, is_call = book.series(sid, **at)
-        m = book.marks(sid, **at)
+    for sid, (si, mi, oi) in zip(sids, series_calls):
+        strike, expiry, is_call = out[si][0]
+        m = out[mi][0]
         series.append(SeriesMark(
             series_id=sid, strike=strike / WAD, expiry=expiry, is_call=is_call,
-            open_interest=book.open_interest(sid, **at) / WAD, vol=m.vol / WAD, price=m.price / WAD,
+            open_interest=out[oi][0] / WAD, vol=m.vol / WAD, price=m.price / WAD,
             delta=m.delta / WAD, mark_age=timestamp - m.computed_at,
         ))
+    twap = spot = depth = None
+    if r["prices"] is not None:
+        twap, spot = r["prices"][1] / WAD, r["prices"][2] / WAD
+        depth = r["depth"] / WAD
+    hedge = v["hedge_units"][0]
+    bits = lambda mask: tuple(names[i] for i in range(N_BREAKERS) if mask >> i & 1)  # noqa: E731
 
     return Snapshot(
         block=block, timestamp=timestamp, vault=vault.address, asset_decimals=asset_decimals,
-        nav=nav, nav_error=nav_error, total_supply=vault.totalSupply(**at) / scale, free_collateral=free,
-        idle=usd(vault.total_idle(**at)), reserved=usd(vault.total_reserved(**at)),
-        hedge_eth=hedge / WAD, net_delta_eth=(book.net_delta(**at) + hedge) / WAD,
-        oracle_price=answer / 10 ** feed.decimals(**at), oracle_age=timestamp - updated,
+        nav=usd("totalAssets"), nav_error=v["totalAssets"][1], total_supply=v["totalSupply"][0] / 10**share_decimals,
+        free_collateral=usd("free_collateral"), idle=usd("total_idle"), reserved=usd("total_reserved"),
+        hedge_eth=hedge / WAD, net_delta_eth=(r["net_delta"] + hedge) / WAD,
+        oracle_price=answer / 10 ** out[dec_call][0], oracle_age=timestamp - updated,
         pool_twap=twap, pool_spot=spot, pool_depth=depth,
-        level=guard.level(**at), latched=_names(guard, guard.latched(**at), block),
-        live=_names(guard, guard.conditions(**at), block),
-        keeper_silent_for=timestamp - hedger.last_keeper_action(**at), keeper_timeout=hedger.keeper_timeout(**at),
-        paused=vault.paused(**at), shutdown=vault.is_shutdown(**at), series=tuple(series),
+        level=r["level"], latched=bits(r["latched"]), live=bits(r["conditions"]),
+        keeper_silent_for=timestamp - r["last_action"], keeper_timeout=r["timeout"],
+        paused=v["paused"][0], shutdown=v["is_shutdown"][0], series=tuple(series),
     )
 
 
