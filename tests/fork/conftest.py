@@ -98,9 +98,9 @@ class ForkProject:
         )
 
 
-def start_anvil(port, *extra):
+def start_anvil(port, *extra, chain_id=1):
     proc = subprocess.Popen(
-        [str(ANVIL_BIN / "anvil"), "--host", "127.0.0.1", "--port", str(port), "--chain-id", "1", "--silent", *extra],
+        [str(ANVIL_BIN / "anvil"), "--host", "127.0.0.1", "--port", str(port), "--chain-id", str(chain_id), "--silent", *extra],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     wait_for(port, proc)
@@ -118,16 +118,23 @@ def stop(proc):
 
 
 @pytest.fixture(scope="session")
-def upstream(tmp_path_factory):
+def fork_project(tmp_path_factory):
+    """One scratch ape project for the session: the contracts compile in it once."""
+    return ForkProject(tmp_path_factory.mktemp("fork") / "project", "http://127.0.0.1:0")
+
+
+@pytest.fixture(scope="session")
+def upstream(fork_project, tmp_path_factory):
     """(scratch project, market addresses, pinned block) for a chain-id-1 upstream with the market.
 
     A builder anvil gets the market and dumps its state on exit; the upstream
     anvil starts from that dump, as a real chain would already hold it.
     """
-    work = tmp_path_factory.mktemp("fork")
-    dump = work / "market-state.json"
+    dump = tmp_path_factory.mktemp("dump") / "market-state.json"
     build_port = free_port()
-    fork = ForkProject(work / "project", f"http://127.0.0.1:{build_port}")
+    fork = fork_project
+    fork.uri = f"http://127.0.0.1:{build_port}"
+    fork.pin(0)
     builder = start_anvil(build_port, "--dump-state", str(dump))
     try:
         run = fork.ape_run("market", "ethereum:mainnet:node")

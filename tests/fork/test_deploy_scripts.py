@@ -4,21 +4,21 @@ import json
 import subprocess
 import sys
 
-from tests.fork.conftest import ROOT, ForkProject, free_port, start_anvil, stop
+from tests.fork.conftest import ROOT, free_port, start_anvil, stop
 
 
-def test_market_then_vault_then_status_on_a_running_node(tmp_path):
+def test_market_then_vault_then_status_on_a_running_node(fork_project):
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    node = start_anvil(port)
+    node = start_anvil(port, chain_id=31337)  # not 1: the fork fixture's market record is for chain 1
+    project = fork_project
     try:
-        project = ForkProject(tmp_path / "project", url)
         run = project.ape_run("vault", url)
         assert run.returncode != 0 and "run `ape run market` first" in run.stdout + run.stderr
         for script in ("market", "vault"):
             run = project.ape_run(script, url)
             assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
-        record = json.loads((project.path / ".build" / "ballast-1.json").read_text())
+        record = json.loads((project.path / ".build" / "ballast-31337.json").read_text())
         assert set(record) == {"vault", "book", "options", "hedger", "guard"}
         status = subprocess.run(
             [sys.executable, "-m", "keeper.cli", "status", "--vault", record["vault"], "--network", url],
