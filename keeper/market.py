@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WAD = 10**18
 LEVELS = ("normal", "reduce-only", "withdraw-only", "halted")
 N_BREAKERS = 6
-MAX_LIVE = 16  # OptionBook.MAX_LIVE
+MAX_LIVE = 64  # constants.MAX_LIVE
 
 
 @dataclass(frozen=True)
@@ -143,7 +143,7 @@ def read_snapshot(vault_address: str) -> Snapshot:
     vault = at("Vault", vault_address)
 
     b = _Batch(block)
-    vault_reads = ("option_book", "hedger", "risk_guard", "decimals", "DECIMALS_OFFSET", "totalAssets",
+    vault_reads = ("option_book", "hedger", "risk_guard", "decimals", "DECIMALS_OFFSET", "nav_status",
                    "free_collateral", "totalSupply", "total_idle", "total_reserved", "hedge_units", "paused", "is_shutdown")
     for method in vault_reads:
         b.add(vault, method)
@@ -154,8 +154,8 @@ def read_snapshot(vault_address: str) -> Snapshot:
 
     b = _Batch(block)
     reads = {name: b.add(c, m) for name, c, m in (
-        ("feed", book, "feed"), ("net_delta", book, "net_delta"), ("live_count", book, "live_count"),
-        ("prices", hedger, "prices"), ("depth", hedger, "pool_depth"), ("last_action", hedger, "last_keeper_action"),
+        ("feed", guard, "feed"), ("net_delta", hedger, "net_delta"), ("live_count", book, "live_count"),
+        ("reading", guard, "reading"), ("cache", book, "cache"), ("last_action", hedger, "last_keeper_action"),
         ("timeout", hedger, "keeper_timeout"), ("level", guard, "level"), ("latched", guard, "latched"),
         ("conditions", guard, "conditions"),
     )}
@@ -170,6 +170,7 @@ def read_snapshot(vault_address: str) -> Snapshot:
     b = _Batch(block)
     round_call, dec_call = b.add(feed, "latestRoundData"), b.add(feed, "decimals")
     series_calls = [(b.add(book, "series", sid), b.add(book, "marks", sid), b.add(book, "open_interest", sid)) for sid in sids]
+    cache_time = r["cache"][1] if r["cache"] is not None else 0
     out = b.run()
     _, answer, _, updated, _ = out[round_call][0]
     timestamp = chain.blocks[block].timestamp
@@ -185,20 +186,21 @@ def read_snapshot(vault_address: str) -> Snapshot:
         series.append(SeriesMark(
             series_id=sid, strike=strike / WAD, expiry=expiry, is_call=is_call,
             open_interest=out[oi][0] / WAD, vol=m.vol / WAD, price=m.price / WAD,
-            delta=m.delta / WAD, mark_age=timestamp - m.computed_at,
+            delta=m.delta / WAD, mark_age=timestamp - cache_time,
         ))
     twap = spot = depth = None
-    if r["prices"] is not None:
-        twap, spot = r["prices"][1] / WAD, r["prices"][2] / WAD
-        depth = r["depth"] / WAD
+    if r["reading"] is not None and r["reading"].twap:
+        twap, spot, depth = r["reading"].twap / WAD, r["reading"].pool_spot / WAD, r["reading"].depth / WAD
     hedge = v["hedge_units"][0]
+    nav_status = v["nav_status"][0]
     bits = lambda mask: tuple(names[i] for i in range(N_BREAKERS) if mask >> i & 1)  # noqa: E731
 
     return Snapshot(
         block=block, timestamp=timestamp, vault=vault.address, asset_decimals=asset_decimals,
-        nav=usd("totalAssets"), nav_error=v["totalAssets"][1], total_supply=v["totalSupply"][0] / 10**share_decimals,
+        nav=nav_status.nav / unit, nav_error=None if nav_status.fresh else "marks stale: conservative NAV (NAV - stress margin)",
+        total_supply=v["totalSupply"][0] / 10**share_decimals,
         free_collateral=usd("free_collateral"), idle=usd("total_idle"), reserved=usd("total_reserved"),
-        hedge_eth=hedge / WAD, net_delta_eth=(r["net_delta"] + hedge) / WAD,
+        hedge_eth=hedge / WAD, net_delta_eth=r["net_delta"] / WAD,
         oracle_price=answer / 10 ** out[dec_call][0], oracle_age=timestamp - updated,
         pool_twap=twap, pool_spot=spot, pool_depth=depth,
         level=r["level"], latched=bits(r["latched"]), live=bits(r["conditions"]),

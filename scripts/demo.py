@@ -78,8 +78,9 @@ def main():
     vault, book, market, hedger, guard = b.vault, b.book, b.options, b.hedger, b.guard
     chain.pending_timestamp += 700  # pool history for the TWAP
     m.feed.set_answer(3_000 * 10**8, sender=owner)
-    print(f"\n2. Ballast: vault {vault.address} (holds the money), book {book.address}, market {market.address},")
-    print(f"   hedger {hedger.address}, risk guard {guard.address} (level {LEVELS[guard.level()]})")
+    print(f"\n2. Ballast: vault {vault.address} (holds the money), risk guard {guard.address} (every risk rule;")
+    print(f"   level {LEVELS[guard.level()]}, risk budget {guard.risk_budget() / WAD:.0%}), book {book.address}, market {market.address},")
+    print(f"   hedger {hedger.address}, pricer {b.pricer.address}")
 
     m.usdc.mint(depositor, 250_000 * USD, sender=depositor)
     m.usdc.approve(vault, 2**256 - 1, sender=depositor)
@@ -99,15 +100,15 @@ def main():
     for sid, size in ((call, 10), (put, 8)):
         quote = market.quote(sid, size * WAD)
         paid = market.buy(sid, size * WAD, quote, chain.pending_timestamp + 300, sender=buyer).return_value
-        print(f"\n5. buyer buys {size} ETH of #{sid} for {usd(paid)} (mark + {market.spread() / WAD:.0%} spread)")
-    nav = vault.totalAssets()
-    print(f"   NAV {usd(nav)}; stress margin {usd(book.stress_margin())} (worst of 13 spot shocks); "
+        print(f"\n5. buyer buys {size} ETH of #{sid} for {usd(paid)} (value at the oracle spot + {market.spread() / WAD:.0%} spread)")
+    ns = vault.nav_status()
+    v = book.valuation(m.feed.latestAnswer() * 10**10, vault.hedge_units())
+    print(f"   NAV {usd(ns.nav)}; stress margin {usd(ns.margin)} (worst of 16 spot shocks, spot -> 0 .. +200 %); "
           f"free collateral {usd(vault.free_collateral())}")
-    vega, gamma = book.net_greeks()
-    print(f"   book: net delta {book.net_delta() / WAD:+.3f} ETH, |vega| {vega / WAD:,.0f} USD per 1.00 of vol, "
-          f"|cash gamma| {gamma / WAD:,.0f} USD per 1 % move")
+    print(f"   book: buyers' delta {v.delta / WAD:+.3f} ETH, vega {v.vega / WAD:,.0f} USD per 1.00 of vol, "
+          f"cash gamma {v.cash_gamma / WAD:,.0f} USD per 1 % move")
 
-    print("\n6. hedging (oracle fresh, pool TWAP within 1.5 %, min_out >= oracle - 1 %, <= 10 % of NAV, band 1 % of NAV):")
+    print("\n6. hedging (oracle fresh, pool TWAP within 2 %, min_out >= oracle - 1 %, <= 10 % of NAV, band 1 % of NAV x budget):")
     hedge(hedger, m.feed, keeper, "delta hedge")
     print(f"   vault holds {vault.hedge_units() / WAD:.4f} WETH; NAV {usd(vault.totalAssets())}")
 
@@ -119,7 +120,7 @@ def main():
     print(f"   a deposit is refused: '{reason}' "
           f"(maxDeposit {usd(vault.maxDeposit(depositor))})")
     got = vault.withdraw(1_000 * USD, sender=depositor)
-    print(f"   a withdrawal still works (marks are fresh): {usd(1_000 * USD)} out, {got.gas_used:,} gas")
+    print(f"   a withdrawal still works: {usd(1_000 * USD)} out, {got.gas_used:,} gas")
     m.feed.set_answer(3_000 * 10**8, sender=owner)
     for hour in (1, 2):
         chain.pending_timestamp += 3_600
@@ -134,8 +135,9 @@ def main():
     m.feed.set_answer(3_120 * 10**8, sender=owner)
     book.update_marks(sender=depositor)
     mk = book.marks(call)
-    tau = (expiry - mk.computed_at) / YEAR
-    off = bs_greeks(mk.spot / WAD, 3_300.0, tau, 0.0, mk.vol / WAD, True)
+    s0, t0, _ = book.cache()
+    tau = (expiry - t0) / YEAR
+    off = bs_greeks(s0 / WAD, 3_300.0, tau, 0.0, mk.vol / WAD, True)
     print(f"\n8. a day later ETH is 3,120 (pool {pool_price(m):,.2f}): anyone refreshes the marks. Call #{call} on-chain "
           f"{mk.price / WAD:,.10f} vs keeper off-chain {float(off.price):,.10f} (diff {abs(mk.price / WAD - float(off.price)):.1e})")
     hedge(hedger, m.feed, keeper, "re-hedge")
