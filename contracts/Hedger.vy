@@ -265,14 +265,16 @@ def _rebalance(kind: uint8, buy_underlying: bool, amount_in: uint256, min_out: u
     assert level < c.WITHDRAW_ONLY or not buy_underlying, "hedger: withdraw-only: may only sell the hedge"
     assert block.timestamp >= self.last_rebalance + self.cooldown, "hedger: cooldown"
     r: IRiskGuard.Reading = self._reading()
-    ns: IVault.NavStatus = staticcall IVault(vault).nav_status()
+    nav_units: uint256 = 0
+    marks_fresh: bool = False
+    nav_units, marks_fresh = staticcall IVault(vault).nav_quick()
     hedge: uint256 = staticcall IVault(vault).hedge_units()
     before: int256 = 0
     fresh: bool = False
     before, fresh = self._delta(r.spot, hedge)
     assert fresh, "hedger: marks stale, call update_marks"
 
-    nav: uint256 = ns.nav * ASSET_SCALE
+    nav: uint256 = nav_units * ASSET_SCALE
     notional: uint256 = 0
     least: uint256 = 0
     notional, least = self._floor(buy_underlying, amount_in, r.spot)
@@ -331,12 +333,14 @@ def fallback_rebalance() -> uint256:
     """
     assert block.timestamp >= self.last_keeper_action + self.keeper_timeout, "hedger: keeper still active"
     r: IRiskGuard.Reading = self._reading()
-    ns: IVault.NavStatus = staticcall IVault(vault).nav_status()
+    nav_units: uint256 = 0
+    marks_fresh: bool = False
+    nav_units, marks_fresh = staticcall IVault(vault).nav_quick()
     delta: int256 = 0
     fresh: bool = False
     delta, fresh = self._delta(r.spot, staticcall IVault(vault).hedge_units())
     assert delta != 0, "hedger: already delta neutral"
-    notional: uint256 = min(convert(abs(delta), uint256) * r.spot // WAD, ns.nav * ASSET_SCALE * c.FALLBACK_TRADE // WAD)
+    notional: uint256 = min(convert(abs(delta), uint256) * r.spot // WAD, nav_units * ASSET_SCALE * c.FALLBACK_TRADE // WAD)
     buy: bool = delta < 0
     amount_in: uint256 = notional * WAD // r.spot
     if buy:
@@ -350,14 +354,16 @@ def fallback_rebalance() -> uint256:
 def raise_settlement_cash() -> uint256:
     """
     @notice Anyone, while the vault's cash is below the expired in-the-money
-            payoffs: sell hedge for the shortfall (plus the slippage
-            allowance) at the oracle floor. Oracle and pool checks apply; the
+            payoffs: re-mark the book, then sell hedge for the shortfall (plus
+            the slippage allowance) at the oracle floor. Oracle and pool checks apply; the
             band, buckets and cooldown do not (it only reduces risk).
     @return Asset units received.
     """
     level: uint8 = extcall IRiskGuard(guard).poke()
     assert level < c.HALTED, "hedger: vault halted"
     r: IRiskGuard.Reading = self._reading()
+    # re-mark first, so every series that has expired counts in the need
+    extcall IOptionBook(book).update_marks()
     need: uint256 = (staticcall IOptionBook(book).settle_need() + ASSET_SCALE - 1) // ASSET_SCALE
     cash: uint256 = staticcall IVault(vault).total_idle()
     assert cash < need, "hedger: cash covers the settlements"

@@ -135,11 +135,15 @@ def _only_owner():
     assert msg.sender == param_timelock._owner(), "book: caller is not the owner"
 
 
+@view
 @internal
 def _fresh_spot() -> uint256:
-    r: IRiskGuard.Reading = extcall IRiskGuard(guard).read()
-    assert r.fresh, "book: oracle stale"
-    return r.spot
+    spot: uint256 = 0
+    fresh: bool = False
+    level: uint8 = 0
+    spot, fresh, level = staticcall IRiskGuard(guard).quick()
+    assert fresh, "book: oracle stale"
+    return spot
 
 
 # ---------------------------------------------------------------- packing
@@ -238,20 +242,58 @@ def _payoff(is_call: bool, strike: uint256, spot: uint256) -> uint256:
 
 @pure
 @internal
-def _shocked(spot: uint256, k: uint256) -> uint256:
-    return convert(convert(spot, int256) * (WAD_I + c.GRID[k]) // WAD_I, uint256)
+def _shock_pct(k: uint256) -> uint256:
+    """
+    @dev 100 + shock k in percent (0 .. 300), from the packed grid.
+    """
+    return (c.GRID_PACKED >> (16 * k)) & 65535
 
 
 @pure
 @internal
-def _grid_term(q: uint256, is_call: bool, strike: uint256, s0: uint256, k: uint256) -> uint256:
+def _shocked(spot: uint256, k: uint256) -> uint256:
+    return spot * self._shock_pct(k) // 100
+
+
+@pure
+@internal
+def _shocked_spots(s0: uint256) -> uint256[GRID_N]:
     """
-    @dev One series' payoff at grid point k, micro-USD, rounded up.
+    @dev The grid's 16 shocked spots around `s0`, computed once per use.
     """
-    p: uint256 = self._payoff(is_call, strike, self._shocked(s0, k))
-    if p == 0 or q == 0:
-        return 0
-    return (q * p - 1) // (WAD * c.GRID_UNIT) + 1
+    out: uint256[GRID_N] = empty(uint256[GRID_N])
+    for k: uint256 in range(GRID_N):
+        out[k] = self._shocked(s0, k)
+    return out
+
+
+@pure
+@internal
+def _add_grid(grid: uint256[GRID_N], q: uint256, is_call: bool, strike: uint256, shocked: uint256[GRID_N], add: bool) -> uint256[GRID_N]:
+    """
+    @dev Add (or remove) one series' payoffs at the grid's shocked spots,
+         each term in micro-USD rounded up; the same terms either way, so
+         adding then removing restores the grid exactly.
+    """
+    out: uint256[GRID_N] = grid
+    if q == 0:
+        return out
+    unit: uint256 = WAD * c.GRID_UNIT
+    for k: uint256 in range(GRID_N):
+        s: uint256 = shocked[k]
+        p: uint256 = 0
+        if is_call:
+            if s > strike:
+                p = s - strike
+        elif strike > s:
+            p = strike - s
+        if p != 0:
+            term: uint256 = (q * p - 1) // unit + 1
+            if add:
+                out[k] += term
+            else:
+                out[k] -= term
+    return out
 
 
 @pure
@@ -337,6 +379,7 @@ def _refresh(spot: uint256):
     next_expiry: uint256 = M40
     open_series: uint256 = 0
     vol_sum: uint256 = 0
+    shocked: uint256[GRID_N] = self._shocked_spots(spot)
     n: uint256 = self.live_count
     # backwards, so a swap-remove only moves an element already visited
     for j: uint256 in range(MAX_LIVE):
@@ -364,8 +407,7 @@ def _refresh(spot: uint256):
         agg.vega += q * m.vega // WAD
         if expired:
             need += q * m.price // WAD
-        for k: uint256 in range(GRID_N):
-            grid[k] += self._grid_term(q, t.is_call, t.strike, spot, k)
+        grid = self._add_grid(grid, q, t.is_call, t.strike, shocked, True)
     self._store_agg(agg)
     self.settle_need = need
     self._store_grid(grid)
@@ -610,10 +652,11 @@ def valuation(spot: uint256, hedge: uint256) -> IOptionBook.Valuation:
     v.settle_need = self.settle_need
     grid: uint256[GRID_N] = self._load_grid()
     v.intrinsic = grid[c.GRID_ZERO] * c.GRID_UNIT
-    h: int256 = convert(hedge, int256)
+    # the hedge's gain in shock i offsets the payoffs: hedge x S0 x shock
+    hs: int256 = convert(hedge * k.spot // WAD, int256)
     worst: int256 = 0
     for i: uint256 in range(GRID_N):
-        gain: int256 = h * (convert(k.spot, int256) * c.GRID[i] // WAD_I) // WAD_I
+        gain: int256 = hs * (convert(self._shock_pct(i), int256) - 100) // 100
         worst = max(worst, convert(grid[i] * c.GRID_UNIT, int256) - gain)
     v.margin = convert(worst, uint256)
     return v
@@ -689,10 +732,9 @@ def _apply_terms(sid: uint256, t: Terms, q_old: uint256, q_new: uint256):
     g.gamma = g.gamma + q_new * m.gamma // WAD - q_old * m.gamma // WAD
     g.vega = g.vega + q_new * m.vega // WAD - q_old * m.vega // WAD
     self._store_agg(g)
-    grid: uint256[GRID_N] = self._load_grid()
-    for i: uint256 in range(GRID_N):
-        grid[i] = grid[i] + self._grid_term(q_new, t.is_call, t.strike, k.spot, i) - self._grid_term(q_old, t.is_call, t.strike, k.spot, i)
-    self._store_grid(grid)
+    shocked: uint256[GRID_N] = self._shocked_spots(k.spot)
+    grid: uint256[GRID_N] = self._add_grid(self._load_grid(), q_new, t.is_call, t.strike, shocked, True)
+    self._store_grid(self._add_grid(grid, q_old, t.is_call, t.strike, shocked, False))
     if q_old == 0 and q_new != 0:
         k.open_series += 1
         self._store_cache(k)

@@ -625,7 +625,10 @@ def _apply(m: Measured, p: Params, st_: State, step_now: bool) -> uint8:
 @view
 @internal
 def _nav_status() -> IVault.NavStatus:
-    return staticcall IVault(vault).nav_status()
+    nav: uint256 = 0
+    fresh: bool = False
+    nav, fresh = staticcall IVault(vault).nav_quick()
+    return IVault.NavStatus(nav=nav, margin=0, fresh=fresh)
 
 
 @external
