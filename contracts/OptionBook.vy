@@ -65,9 +65,9 @@ guard: public(immutable(address))
 pricer: public(immutable(address))
 
 # owner-set parameters (each within its hard bounds in `constants`)
-max_mark_age: public(uint256)
-max_spot_drift: public(uint256)
-max_vol_rate: public(uint256)
+# packed (every freshness check reads two of them): max_mark_age (64) |
+# max_spot_drift (64) | max_vol_rate (64); getters of their own names below
+_marks_limits: uint256
 vol_floor: public(uint256)
 vol_cap: public(uint256)
 strike_band: public(uint256)
@@ -111,9 +111,7 @@ def __init__(vault_: address, guard_: address, pricer_: address):
     guard = guard_
     pricer = pricer_
     param_timelock.__init__(vault_)
-    self.max_mark_age = c.DEFAULT_MAX_MARK_AGE
-    self.max_spot_drift = c.DEFAULT_MAX_SPOT_DRIFT
-    self.max_vol_rate = c.DEFAULT_MAX_VOL_RATE
+    self._marks_limits = c.DEFAULT_MAX_MARK_AGE | (c.DEFAULT_MAX_SPOT_DRIFT << 64) | (c.DEFAULT_MAX_VOL_RATE << 128)
     self.vol_floor = c.DEFAULT_VOL_FLOOR
     self.vol_cap = c.DEFAULT_VOL_CAP
     self.strike_band = c.DEFAULT_STRIKE_BAND
@@ -454,7 +452,7 @@ def update_marks():
 def _check_vol(t: Terms, new: uint256):
     assert new >= max(self.vol_floor, c.MIN_VOL), "book: vol below floor"
     assert new <= min(self.vol_cap, c.MAX_VOL), "book: vol above cap"
-    step: uint256 = self.max_vol_rate * min(block.timestamp - t.vol_posted_at, c.VOL_ACCRUAL_CAP)
+    step: uint256 = (self._marks_limits >> 128) * min(block.timestamp - t.vol_posted_at, c.VOL_ACCRUAL_CAP)
     if new > t.vol:
         assert new - t.vol <= step, "book: vol moved faster than max_vol_rate"
     else:
@@ -613,14 +611,15 @@ def is_open(sid: uint256) -> bool:
 def _fresh(k: Cache, spot: uint256) -> bool:
     if k.open_series == 0:
         return True
-    if spot == 0 or block.timestamp > k.time + self.max_mark_age or block.timestamp >= k.next_expiry:
+    ml: uint256 = self._marks_limits
+    if spot == 0 or block.timestamp > k.time + (ml & M64) or block.timestamp >= k.next_expiry:
         return False
     diff: uint256 = 0
     if spot > k.spot:
         diff = spot - k.spot
     else:
         diff = k.spot - spot
-    return diff * WAD <= self.max_spot_drift * k.spot
+    return diff * WAD <= ((ml >> 64) & M64) * k.spot
 
 
 @view
@@ -793,6 +792,33 @@ def close_series(sid: uint256) -> uint256:
     return q
 
 
+@view
+@external
+def max_mark_age() -> uint256:
+    """
+    @return Seconds after which the cached marks may not be used.
+    """
+    return self._marks_limits & M64
+
+
+@view
+@external
+def max_spot_drift() -> uint256:
+    """
+    @return Wad fraction the spot may move from the cache spot.
+    """
+    return (self._marks_limits >> 64) & M64
+
+
+@view
+@external
+def max_vol_rate() -> uint256:
+    """
+    @return Wad vol per second a posted vol may move.
+    """
+    return self._marks_limits >> 128
+
+
 # ---------------------------------------------------------------- parameters
 
 @external
@@ -819,12 +845,11 @@ def set_marks_limits(max_mark_age_: uint256, max_spot_drift_: uint256, max_vol_r
     assert max_mark_age_ >= c.MIN_MAX_MARK_AGE and max_mark_age_ <= c.MAX_MAX_MARK_AGE, "book: max_mark_age out of bounds"
     assert max_spot_drift_ >= c.MIN_MAX_SPOT_DRIFT and max_spot_drift_ <= c.MAX_MAX_SPOT_DRIFT, "book: max_spot_drift out of bounds"
     assert max_vol_rate_ >= c.MIN_MAX_VOL_RATE and max_vol_rate_ <= c.MAX_MAX_VOL_RATE, "book: max_vol_rate out of bounds"
-    loosens: bool = max_mark_age_ > self.max_mark_age or max_spot_drift_ > self.max_spot_drift or max_vol_rate_ > self.max_vol_rate
+    ml: uint256 = self._marks_limits
+    loosens: bool = max_mark_age_ > ml & M64 or max_spot_drift_ > (ml >> 64) & M64 or max_vol_rate_ > ml >> 128
     if not param_timelock._gate(keccak256(slice(msg.data, 0, 100)), loosens):
         return
-    self.max_mark_age = max_mark_age_
-    self.max_spot_drift = max_spot_drift_
-    self.max_vol_rate = max_vol_rate_
+    self._marks_limits = max_mark_age_ | (max_spot_drift_ << 64) | (max_vol_rate_ << 128)
     param_timelock._log_set("max_mark_age", max_mark_age_)
     param_timelock._log_set("max_spot_drift", max_spot_drift_)
     param_timelock._log_set("max_vol_rate", max_vol_rate_)

@@ -381,14 +381,17 @@ def quick() -> (uint256, bool, uint8):
 @view
 @external
 @reentrant
-def halted() -> bool:
+def exit_check() -> (uint256, bool):
     """
-    @notice True while the guardian's halt holds (withdrawals wait): level 3
-            and the halt budget not yet spent.
-    @return Whether withdrawals are halted now.
+    @notice What a withdrawal needs, in one call: (the feed's latest answer in
+            wad, 0 if unreadable; whether the guardian's halt holds).
+    @return (spot, halted)
     """
+    spot: uint256 = 0
+    updated: uint256 = 0
+    spot, updated = oracle._try_latest(feed, FEED_DECIMALS)
     st: State = self._load_state()
-    return st.level == c.HALTED and st.guardian_floor == c.HALTED and block.timestamp < st.level_since + self._halt_left()
+    return spot, st.level == c.HALTED and st.guardian_floor == c.HALTED and block.timestamp < st.level_since + self._halt_left()
 
 
 @view
@@ -1126,35 +1129,11 @@ def latched() -> uint256:
 
 @view
 @external
-def spot_anchor() -> uint256:
-    return self._load_state().spot_anchor
-
-
-@view
-@external
-def spot_prev_anchor() -> uint256:
-    return self._load_state().spot_prev_anchor
-
-
-@view
-@external
-def spot_anchor_time() -> uint256:
-    return self._load_state().spot_anchor_time
-
-
-@view
-@external
-def pps_peak() -> uint256:
-    return self._load_state().pps_peak
-
-
-@view
-@external
-def pps_prev_peak() -> uint256:
-    return self._load_state().pps_prev_peak
-
-
-@view
-@external
-def pps_bucket_start() -> uint256:
-    return self._load_state().pps_bucket_start
+def anchors() -> (uint256, uint256, uint256, uint256, uint256, uint256):
+    """
+    @notice The breakers' memory: (spot anchor, previous spot anchor, anchor
+            time, NAV-per-share peak, previous peak, peak window start).
+    @return Wad prices and NAV per share, unix times.
+    """
+    st: State = self._load_state()
+    return st.spot_anchor, st.spot_prev_anchor, st.spot_anchor_time, st.pps_peak, st.pps_prev_peak, st.pps_bucket_start

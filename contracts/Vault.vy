@@ -82,6 +82,7 @@ exports: (
 
 
 WAD: constant(uint256) = c.WAD
+M128: constant(uint256) = 2**128 - 1
 DECIMALS_OFFSET: public(constant(uint8)) = c.DECIMALS_OFFSET
 
 asset: public(immutable(address))
@@ -99,8 +100,8 @@ risk_guard: public(address)
 
 # Tracked cash (asset units) and hedge (wad of WETH): only deposits,
 # withdrawals, premiums, settlements and hedges change them, never a transfer.
-total_idle: public(uint256)
-_hedge_units: uint256
+# packed in one slot (every NAV reads both): idle (128) | hedge (128)
+_cash: uint256
 # Settled payoffs not yet claimed, asset units: held here, not NAV.
 total_reserved: public(uint256)
 
@@ -142,6 +143,28 @@ struct Val:
 
 @view
 @internal
+def _load_cash() -> (uint256, uint256):
+    """
+    @dev (tracked cash in asset units, hedge in wad of the underlying).
+    """
+    x: uint256 = self._cash
+    return x & M128, x >> 128
+
+
+@internal
+def _add_cash(amount: uint256, add: bool):
+    x: uint256 = self._cash
+    idle: uint256 = x & M128
+    if add:
+        idle += amount
+        assert idle <= M128, "vault: cash out of range"
+    else:
+        idle -= amount
+    self._cash = idle | ((x >> 128) << 128)
+
+
+@view
+@internal
 def _spot() -> uint256:
     """
     @dev The oracle's answer now (the guard's reading of this transaction
@@ -163,11 +186,12 @@ def _val(spot: uint256) -> Val:
     @dev NAV, margin and free collateral at `spot`, from the book's
          aggregates: one call, whatever the number of series.
     """
-    idle: uint256 = self.total_idle
+    idle: uint256 = 0
+    hedge: uint256 = 0
+    idle, hedge = self._load_cash()
     book: address = self.option_book
     if book == empty(address):
         return Val(nav=idle, margin=0, free=idle, fresh=True)
-    hedge: uint256 = self._hedge_units
     v: IOptionBook.Valuation = staticcall IOptionBook(book).valuation(spot, hedge)
     s: uint256 = spot
     if s == 0 and hedge != 0:
@@ -193,14 +217,16 @@ def _nav_quick(spot: uint256) -> (uint256, bool):
     @dev (NAV asset units, aggregates fresh) without the stress grid: for
          deposits (which need fresh aggregates anyway) and the guard.
     """
-    idle: uint256 = self.total_idle
+    idle: uint256 = 0
+    hedge: uint256 = 0
+    idle, hedge = self._load_cash()
     book: address = self.option_book
     if book == empty(address):
         return idle, True
     liability: uint256 = 0
     fresh: bool = False
     liability, fresh = staticcall IOptionBook(book).liability_at(spot)
-    gross: uint256 = idle + self._hedge_units * spot // WAD // ASSET_SCALE
+    gross: uint256 = idle + hedge * spot // WAD // ASSET_SCALE
     liability = math._ceil_div(liability, ASSET_SCALE)
     if gross > liability:
         return gross - liability, fresh
@@ -223,7 +249,12 @@ def _to_assets(shares: uint256, nav: uint256, roundup: bool) -> uint256:
 @internal
 def _halted() -> bool:
     guard: address = self.risk_guard
-    return guard != empty(address) and staticcall IRiskGuard(guard).halted()
+    if guard == empty(address):
+        return False
+    spot: uint256 = 0
+    halted: bool = False
+    spot, halted = staticcall IRiskGuard(guard).exit_check()
+    return halted
 
 
 @view
@@ -311,7 +342,20 @@ def hedge_units() -> uint256:
     @notice The hedge the vault holds, in wad of the underlying (WETH).
     @return Wad.
     """
-    return self._hedge_units
+    return self._cash >> 128
+
+
+@view
+@external
+@reentrant
+def total_idle() -> uint256:
+    """
+    @notice Tracked cash (asset units): deposits, premiums and hedge sales in,
+            withdrawals, reserved payoffs and hedge purchases out; never a
+            direct transfer.
+    @return Asset units.
+    """
+    return self._cash & M128
 
 
 @view
@@ -455,7 +499,7 @@ def _do_deposit(sender: address, receiver: address, assets: uint256, shares: uin
     before: uint256 = staticcall IERC20(asset).balanceOf(self)
     assert extcall IERC20(asset).transferFrom(sender, self, assets, default_return_value=True), "vault: transferFrom failed"
     assert staticcall IERC20(asset).balanceOf(self) - before == assets, "vault: asset took a fee"
-    self.total_idle += assets
+    self._add_cash(assets, True)
     erc20._mint(receiver, shares)
     log IERC4626.Deposit(sender=sender, owner=receiver, assets=assets, shares=shares)
 
@@ -468,7 +512,7 @@ def _do_withdraw(sender: address, receiver: address, owner: address, assets: uin
     if sender != owner:
         erc20._spend_allowance(owner, sender, shares)
     erc20._burn(owner, shares)
-    self.total_idle -= assets
+    self._add_cash(assets, False)
     assert extcall IERC20(asset).transfer(receiver, assets, default_return_value=True), "vault: transfer failed"
     log IERC4626.Withdraw(sender=sender, receiver=receiver, owner=owner, assets=assets, shares=shares)
 
@@ -507,8 +551,13 @@ def mint(shares: uint256, receiver: address = msg.sender) -> uint256:
 
 @internal
 def _withdraw_val(owner: address) -> Val:
-    assert not self._halted(), "vault: halted by the guardian, withdrawals wait"
-    return self._val(self._spot())
+    guard: address = self.risk_guard
+    spot: uint256 = 0
+    halted: bool = False
+    if guard != empty(address):
+        spot, halted = staticcall IRiskGuard(guard).exit_check()
+    assert not halted, "vault: halted by the guardian, withdrawals wait"
+    return self._val(spot)
 
 
 @external
@@ -563,7 +612,7 @@ def collect_premium(buyer: address, amount: uint256):
     before: uint256 = staticcall IERC20(asset).balanceOf(self)
     assert extcall IERC20(asset).transferFrom(buyer, self, amount, default_return_value=True), "vault: transferFrom failed"
     assert staticcall IERC20(asset).balanceOf(self) - before == amount, "vault: asset took a fee"
-    self.total_idle += amount
+    self._add_cash(amount, True)
     log IVault.PremiumCollected(buyer=buyer, amount=amount)
 
 
@@ -575,8 +624,8 @@ def reserve_payout(amount: uint256):
     @param amount Asset units.
     """
     assert msg.sender == self.option_market, "vault: caller is not the option market"
-    assert amount <= self.total_idle, "vault: not enough cash to reserve payout"
-    self.total_idle -= amount
+    assert amount <= self._cash & M128, "vault: not enough cash to reserve payout"
+    self._add_cash(amount, False)
     self.total_reserved += amount
     log IVault.PayoutReserved(amount=amount)
 
@@ -610,9 +659,9 @@ def hedge_swap(
     token_in: address = asset
     token_out: address = underlying
     if buy_underlying:
-        assert amount_in <= self.total_idle, "vault: not enough cash to hedge"
+        assert amount_in <= self._cash & M128, "vault: not enough cash to hedge"
     else:
-        assert amount_in <= self._hedge_units, "vault: not enough hedge to sell"
+        assert amount_in <= self._cash >> 128, "vault: not enough hedge to sell"
         token_in = underlying
         token_out = asset
     before_in: uint256 = staticcall IERC20(token_in).balanceOf(self)
@@ -628,12 +677,17 @@ def hedge_swap(
     spent: uint256 = before_in - staticcall IERC20(token_in).balanceOf(self)
     received: uint256 = staticcall IERC20(token_out).balanceOf(self) - before_out
     assert received >= min_out, "vault: swap returned less than min_out"
+    idle: uint256 = 0
+    hedge: uint256 = 0
+    idle, hedge = self._load_cash()
     if buy_underlying:
-        self.total_idle -= spent
-        self._hedge_units += received
+        idle -= spent
+        hedge += received
     else:
-        self._hedge_units -= spent
-        self.total_idle += received
+        hedge -= spent
+        idle += received
+    assert idle <= M128 and hedge <= M128, "vault: cash or hedge out of range"
+    self._cash = idle | (hedge << 128)
     log IVault.HedgeSwapped(buy_underlying=buy_underlying, amount_in=spent, amount_out=received)
     return received
 
