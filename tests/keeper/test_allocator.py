@@ -449,17 +449,20 @@ def test_trade_matches_scipy(rs):
     for i, r in enumerate(rs):
         if out.reason[i] not in (TRADE_TO_BAND, TRADE_TO_TARGET):
             continue
-        S, lam, h, ipu = r["spot"], det["lam"][i], det["h_ww"][i], det["ipu"][i]
-        h = out.band_eth[i]
+        S, lam, ipu, h = r["spot"], det["lam"][i], det["ipu"][i], out.band_eth[i]
         d, tgt = det["d"][i], out.delta_target_eth[i]
         lo, hi = det["lo"][i], det["hi"][i]
+        x = out.trade_eth[i]
+        if h == 0:  # no band (budget or delta_band 0): infinite risk weight, the nearest feasible point to the target
+            assert x == np.clip(tgt - d, lo, hi)
+            continue
         k = lam * S / h
 
         def cost(x):
             return lam * S * abs(x) + S * S * ipu * x * x + 0.5 * k * (d + x - tgt) ** 2
 
         ref = minimize_scalar(cost, bounds=(lo, hi), method="bounded", options={"xatol": 1e-12 * max(1, hi - lo)})
-        x = out.trade_eth[i]
+        assert math.isfinite(cost(lo)) and math.isfinite(cost(hi))
         scale = max(abs(cost(x)), 1e-9)
         assert cost(x) <= ref.fun + 1e-7 * scale
         assert x == pytest.approx(ref.x, abs=1e-4 * max(1.0, abs(hi - lo)))
