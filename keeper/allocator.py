@@ -81,8 +81,8 @@ Trade (outside the band), the convex problem
         level 1 (reduce-only): toward zero, never across it; level 2: sells toward zero only;
         level 3: nothing; oracle stale or pool off the oracle by > deviation_use x max_deviation:
         nothing; cooldown_left > 0: nothing;
-        |x| S <= cap_margin min(hedge_room_usd, max_trade NAV); sells <= hedge held; buys <= cash
-        left after the settlement need; fee + pool/oracle gap + impact(|x| S) <= slippage_use x
+        |x| S <= cap_margin min(hedge_room_usd, max_trade NAV); sells <= hedge held; buys <= cash,
+        and none while a settlement need is open; fee + pool/oracle gap + impact(|x| S) <= slippage_use x
         max_slippage (the size cap from pool depth, so min_out is reachable).
     settle_need > 0: sell max(band trade, settle_need (1 + settle_buffer) / S) first
     (SETTLEMENT_CASH); at level 2 any sale of the hedge is allowed, as on-chain.
@@ -569,7 +569,7 @@ def _kernel(t, spot, fresh, pool_price, depth_a, fee_a, nav_a, nps, hwm, cash, h
         gap_sell = max(-gap, 0.0) if dev_ok else 0.0
         q_buy = max(slip_room - gap_buy, 0.0) / ipu
         q_sell = max(slip_room - gap_sell, 0.0) / ipu
-        cash_free = max(cash[i] - settle[i], 0.0)
+        cash_free = cash[i] if settle[i] <= 0.0 else 0.0   # a settlement shortfall claims all the cash
         hi_cap = min(min(cap_usd, q_buy), cash_free) / S
         lo_cap = -min(min(cap_usd, q_sell) / S, hedge * (1.0 - 1e-9))
         allowed = dev_ok and cool_ok and level < 3 and live
@@ -583,25 +583,25 @@ def _kernel(t, spot, fresh, pool_price, depth_a, fee_a, nav_a, nps, hwm, cash, h
 
         # -- why
         if x_star == 0.0:
-            why = 0     # NO_TRADE_IN_BAND
+            why = NO_TRADE_IN_BAND
         elif level >= 3:
-            why = 3     # BLOCKED_LEVEL
+            why = BLOCKED_LEVEL
         elif not dev_ok:
-            why = 6     # BLOCKED_DEVIATION
+            why = BLOCKED_DEVIATION
         elif not cool_ok:
-            why = 4     # BLOCKED_COOLDOWN
+            why = BLOCKED_COOLDOWN
         elif (hi_lvl <= 0.0) if x_star > 0.0 else (lo_lvl >= 0.0):
-            why = 3     # BLOCKED_LEVEL
+            why = BLOCKED_LEVEL
         elif ((hi_cap <= 0.0) if x_star > 0.0 else (lo_cap >= 0.0)) or not live:
-            why = 5     # BLOCKED_CAPS
+            why = BLOCKED_CAPS
         elif x == 0.0:
-            why = 7     # TOO_SMALL
+            why = TOO_SMALL
         elif settle_binding:
-            why = 8     # SETTLEMENT_CASH
+            why = SETTLEMENT_CASH
         elif abs(d + x - target) <= 1e-9 * (abs(d) + abs(target) + band) + 1e-15:
-            why = 2     # TRADE_TO_TARGET
+            why = TRADE_TO_TARGET
         else:
-            why = 1     # TRADE_TO_BAND
+            why = TRADE_TO_BAND
         notional = abs(x) * S
         cost = fee + (gap_buy if x > 0.0 else gap_sell) + notional * ipu if x != 0.0 else 0.0
 
@@ -920,8 +920,8 @@ class Decision:
     reason_code: int                # keeper.policy code of the hedge decision
     vols: tuple[VolPost, ...]
     hedge: HedgeOrder | None        # Hedger.rebalance arguments, or None
-    raise_settlement_cash: bool     # settlement cash short and rebalance cannot sell: call
-                                    # hedger.raise_settlement_cash() (anyone; no band/cooldown/caps)
+    raise_settlement_cash: bool     # the rebalance sale (if any) does not cover the settlement need: call
+                                    # hedger.raise_settlement_cash() first (anyone; no band/cooldown/caps)
     reasons: dict                   # part -> sentence: "budget", "vol", "band", "hedge", ("settlement")
     numbers: dict                   # the scalars behind the sentences
 
@@ -977,6 +977,10 @@ def decide(state_row: BookState, params, cfg: AllocatorConfig | None = None, ser
             f"liquidity depth {float(state_row.pool_depth[0]):,.0f} USD/1% = {g['liq']:.2f} of ref -> {g['b_vega']:.2f})"
             f" clipped to [{p['budget_floor']:g}, 1]; binding: {binding}"
         )
+        now_b = float(state_row.budget[0])
+        if b > now_b and p["budget_rate"] > 0:
+            budget_reason += (f"; on-chain budget {now_b:.2f} loosens at {p['budget_rate']:g}/h: "
+                              f"{(b - now_b) / p['budget_rate']:.1f} h to reach it")
 
     # vols
     atm = float(out.atm_vol[0])
@@ -1042,12 +1046,15 @@ def decide(state_row: BookState, params, cfg: AllocatorConfig | None = None, ser
 
     need = float(state_row.settle_need[0])
     hedge_units = float(state_row.hedge_eth[0])
-    raise_cash = need > 0 and hedge_units > 0 and not (x < 0 and code == SETTLEMENT_CASH)
+    # the proposed sale (if any) raises at least -x S (1 - max_slippage); if that falls short, the
+    # permissionless Hedger.raise_settlement_cash() (no band, cap or cooldown) covers the rest
+    raise_cash = need > 0 and hedge_units > 0 and max(-x, 0.0) * S * (1 - p["max_slippage"]) < need
     if need > 0:
         reasons["settlement"] = (
             f"settlement needs {need:,.2f} USD; "
-            + ("selling the hedge through rebalance" if not raise_cash else
-               "rebalance cannot sell now: call hedger.raise_settlement_cash() (no band, cap or cooldown)"
+            + ("the rebalance sale covers it" if not raise_cash else
+               f"the rebalance sale covers {max(-x, 0.0) * S:,.2f} USD: call hedger.raise_settlement_cash() "
+               "first (anyone; no band, cap or cooldown) and decide again"
                if hedge_units > 0 else "no hedge to sell: settlement pays pro rata")
         )
 

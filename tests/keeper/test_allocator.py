@@ -229,7 +229,7 @@ def test_every_on_chain_limit_holds(rs, pc):
         if x < 0:
             assert -x <= r["hedge_eth"]
         else:
-            assert x * S <= r["cash"] - r["settle_need"] + 1e-9
+            assert r["settle_need"] == 0 and x * S <= r["cash"]
         # the price impact fits in the slippage allowance
         adverse = max(gap, 0) if x > 0 else max(-gap, 0)
         assert r["pool_fee"] + adverse + abs(x) * S * 0.005 / r["pool_depth"] <= slip * (1 + 1e-12)
@@ -334,9 +334,13 @@ def test_settlement_cash_sells_hedge_first():
     assert out.reason[1] == SETTLEMENT_CASH and out.trade_eth[1] == pytest.approx(-need)   # withdraw-only: any sale
     assert out.reason[0] == SETTLEMENT_CASH and out.trade_eth[0] < 0
     assert -out.trade_eth[0] <= det["B"][0] + 1e-12     # level 0: no further than the band allows
-    d = decide(st_.row(0), P, CFG)
-    assert d.hedge is not None and not d.hedge.buy
-    assert d.raise_settlement_cash is False
+    full = decide(st_.row(1), P, CFG)       # the sale covers the need
+    assert full.hedge is not None and not full.hedge.buy and full.raise_settlement_cash is False
+    part = decide(st_.row(0), P, CFG)       # the band lets it sell ~10,000 of 30,000 USD
+    assert part.hedge is not None and not part.hedge.buy and part.raise_settlement_cash is True
+    # no buying while a settlement is short, even with no hedge to sell
+    out = allocate(make_state(settle_need=1_000.0, hedge_eth=0.0, option_delta_eth=50.0, cash=1e6), P, CFG)
+    assert out.trade_eth[0] == 0 and out.reason[0] == BLOCKED_CAPS
     blocked = decide(make_state(settle_need=30_000.0, hedge_eth=100.0, option_delta_eth=100.0, cooldown_left=60.0),
                      P, CFG)
     assert blocked.hedge is None and blocked.raise_settlement_cash
