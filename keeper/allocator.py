@@ -123,6 +123,7 @@ __all__ = [
 WAD = 10**18
 PCT = 0.01          # pool_depth is the USD that moves the pool 1 %
 _ROUND_MARGIN = 1e-9  # sells stay this fraction below the hedge held (float -> wei rounding)
+_HALF_PCT = 0.5 * PCT  # average fill impact = half the final price move
 
 
 # ---------------------------------------------------------------- configuration
@@ -524,7 +525,7 @@ def _kernel(t, spot, fresh, pool_price, depth_a, fee_a, nav_a, nps, hwm, cash, h
         gas_usd = gwei[i] * 1e-9 * gas_per_trade * S
         q_typ = typical_trade_nav * nav_s
         fee = fee_a[i]
-        ipu = 0.005 / max(depth, 1e-12)     # PCT / (2 depth): average fill impact per USD traded
+        ipu = _HALF_PCT / max(depth, 1e-12)     # average fill impact per USD traded
         lam = fee + ipu * q_typ + gas_usd / q_typ
         h_ww = np.cbrt(1.5 * disc * lam * S * G * G * nav_s / risk_aversion)
         accel_s = accel[i] * accel_days * _sign(trend[i]) / vol_est
@@ -571,7 +572,7 @@ def _kernel(t, spot, fresh, pool_price, depth_a, fee_a, nav_a, nps, hwm, cash, h
         q_sell = max(slip_room - gap_sell, 0.0) / ipu
         cash_free = cash[i] if settle[i] <= 0.0 else 0.0   # a settlement shortfall claims all the cash
         hi_cap = min(min(cap_usd, q_buy), cash_free) / S
-        lo_cap = -min(min(cap_usd, q_sell) / S, hedge * (1.0 - 1e-9))
+        lo_cap = -min(min(cap_usd, q_sell) / S, hedge * (1.0 - _ROUND_MARGIN))
         allowed = dev_ok and cool_ok and level < 3 and live
         lo = min(max(lo_lvl, lo_cap), 0.0) + 0.0 if allowed else 0.0    # + 0.0: no -0.0
         hi = max(min(hi_lvl, hi_cap), 0.0) if allowed else 0.0
