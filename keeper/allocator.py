@@ -8,10 +8,11 @@ checked with numpy, then one numba kernel (compiled once, cached on disk)
 runs the formulas below row by row in a single pass, ~0.1 us per row against
 ~0.7 us for the same formulas as numpy array expressions (measured: 10,000
 rows in ~1.2 ms vs ~7 ms). Row i of the output depends on row i of the input
-alone, so N rows give exactly what N single-row calls give (tested bit for bit). `params` is any object with the
-attribute names of `keeper.params.Params` in human units (fractions as
-floats, `budget_rate` per hour, `max_vol_rate` per second, `hedge_cooldown`
-in seconds, `GRID` the 16 stress shocks as fractions).
+alone, so N rows give exactly what N single-row calls give (tested bit for
+bit). `params` is any object with the attribute names of `keeper.params.Params`
+in human units (fractions as floats, `budget_rate` per hour, `max_vol_rate`
+per second, `hedge_cooldown` in seconds, `GRID` the 16 stress shocks as
+fractions).
 
 `decide(state_row, params, cfg, series=None, quotes=None) -> Decision` runs
 `allocate` on one row and adds what the live bot sends: the vol to post per
@@ -77,7 +78,9 @@ Trade (outside the band), the convex problem
     tests/keeper/test_allocator.py checks it against scipy.optimize.minimize_scalar). [lo, hi] holds
     every on-chain rule (SPEC.md "Hedging"), with buys' output taken at its worst in both directions
     (a pool price up to max_deviation better than the oracle, or max_slippage worse):
-        level 0: sells keep d + x >= -B, buys keep d + x/(1 - max_deviation) <= B
+        level 0: sells keep d + x >= -B, buys keep d + x/(1 - max_deviation) <= B (B with the
+                 budget min(on-chain, posted), as SPEC.md scales the band; Hedger.vy on this
+                 branch checks the unscaled band, which B never exceeds)
         level 1 (reduce-only): toward zero, never across it; level 2: sells toward zero only;
         level 3: nothing; oracle stale or pool off the oracle by > deviation_use x max_deviation:
         nothing; cooldown_left > 0: nothing;
