@@ -144,7 +144,7 @@ class AllocatorConfig:
       shift_tolerance     fraction rv_short may exceed implied / rv_long before it counts; 0.10; [0, 2]
       vol_post_interval_s seconds since the last vol post assumed by `allocate` (the rate limit;
                           `decide` uses each series' own post time when given); 3600; [0, 86400]
-      vol_accrual_cap_s   seconds of rate accrual at most (mirrors constants.VOL_ACCRUAL_CAP); 3600; [1, 86400]
+      vol_accrual_cap_s   seconds of rate accrual at most (mirrors constants.VOL_ACCRUAL_CAP); 900; [1, 86400]
       skew_slope          relative vol change per standard deviation of moneyness (negative: puts
                           dearer); -0.04; [-1, 1]
       skew_curvature      relative vol change per squared standard deviation (smile); 0.02; [0, 1]
@@ -191,7 +191,7 @@ class AllocatorConfig:
     regime_premium: float = 0.10
     shift_tolerance: float = 0.10
     vol_post_interval_s: float = 3_600.0
-    vol_accrual_cap_s: float = 3_600.0
+    vol_accrual_cap_s: float = 900.0
     skew_slope: float = -0.04
     skew_curvature: float = 0.02
     skew_m_max: float = 3.0
