@@ -523,7 +523,7 @@ def test_series_vols_rate_limited_per_series():
     rate = P.max_vol_rate
     assert got[1].vol == pytest.approx(0.6 + rate * 600, rel=1e-5) and got[1].vol <= 0.6 + rate * 600
     assert got[2].vol == pytest.approx(0.6 + rate * CFG.vol_accrual_cap_s, rel=1e-5)
-    assert got[3].vol == pytest.approx(0.6 + rate * CFG.vol_post_interval_s, rel=1e-5)
+    assert got[3].vol == pytest.approx(0.6 + rate * min(CFG.vol_post_interval_s, CFG.vol_accrual_cap_s), rel=1e-5)
     for v in got.values():
         assert P.vol_floor <= v.vol <= P.vol_cap and v.vol_wad == round(v.vol * WAD)
         assert "from 0.6000" in v.reason
