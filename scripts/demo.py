@@ -20,6 +20,7 @@ from ape.logging import logger
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from keeper.allocator import hedge_order  # noqa: E402
 from keeper.greeks import bs_greeks  # noqa: E402
 from keeper.market import eth_call, format_status, read_snapshot  # noqa: E402
 from scripts.market import arbitrage_to, deploy_market, pool_price  # noqa: E402
@@ -48,19 +49,16 @@ def breakers(guard, tx) -> str:
 
 
 def hedge(hedger, feed, keeper, label):
-    """The keeper's rebalance toward zero delta (what the bot will decide), checked on-chain."""
-    spot = feed.latestAnswer() * 10 ** (18 - feed.decimals())
-    delta = hedger.net_delta()
-    buy = delta < 0
-    if buy:
-        amount = abs(delta) * spot // WAD // 10**12
-        min_out = amount * 10**12 * WAD // spot * 99 // 100
-    else:
-        amount = delta
-        min_out = amount * spot // WAD // 10**12 * 99 // 100
-    tx = hedger.rebalance(buy, amount, min_out, chain.pending_timestamp + 300, sender=keeper)
+    """A rebalance toward zero delta, converted to on-chain arguments by the allocator's
+    `hedge_order` (the one home of the size and the oracle min_out floor), checked on-chain."""
+    spot_wad = feed.latestAnswer() * 10 ** (18 - feed.decimals())
+    trade_eth = -hedger.net_delta() / WAD
+    order = hedge_order(trade_eth, spot_wad / WAD, max_slippage=hedger.max_slippage() / WAD,
+                        now=chain.pending_timestamp, spot_wad=spot_wad)
+    amount = order.amount_in if order.buy else min(order.amount_in, project.Vault.at(hedger.vault()).hedge_units())
+    tx = hedger.rebalance(order.buy, amount, order.min_out, order.deadline, sender=keeper)
     (ev,) = tx.events.filter(hedger.Rebalanced)
-    what = f"buys {ev.amount_out / WAD:.4f} ETH for {usd(ev.amount_in)}" if buy else f"sells {ev.amount_in / WAD:.4f} ETH for {usd(ev.amount_out)}"
+    what = f"buys {ev.amount_out / WAD:.4f} ETH for {usd(ev.amount_in)}" if order.buy else f"sells {ev.amount_in / WAD:.4f} ETH for {usd(ev.amount_out)}"
     print(f"   {label}: keeper {what} on Uniswap; net delta {ev.delta_before / WAD:+.4f} -> {ev.delta_after / WAD:+.4f} ETH "
           f"({tx.gas_used:,} gas)")
 
