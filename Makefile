@@ -44,10 +44,8 @@ test: setup
 
 # Gas and speed benchmarks; each rewrites its own section of benchmarks/RESULTS.md.
 bench: setup
-	$(BIN)/python benchmarks/gas_vault.py
+	$(BIN)/python benchmarks/gas_ballast.py
 	$(BIN)/python benchmarks/gas_black_scholes.py
-	$(BIN)/python benchmarks/gas_book.py
-	$(BIN)/python benchmarks/gas_hedger.py
 	$(BIN)/python benchmarks/bench_greeks.py
 
 # The ABIs the keeper reads (keeper/abi/*.json) from the compiled contracts and npm; rerun after a contract changes.
