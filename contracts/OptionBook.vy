@@ -240,28 +240,13 @@ def _payoff(is_call: bool, strike: uint256, spot: uint256) -> uint256:
 
 @pure
 @internal
-def _shock_pct(k: uint256) -> uint256:
-    """
-    @dev 100 + shock k in percent (0 .. 300), from the packed grid.
-    """
-    return (c.GRID_PACKED >> (16 * k)) & 65535
-
-
-@pure
-@internal
-def _shocked(spot: uint256, k: uint256) -> uint256:
-    return spot * self._shock_pct(k) // 100
-
-
-@pure
-@internal
 def _shocked_spots(s0: uint256) -> uint256[GRID_N]:
     """
     @dev The grid's 16 shocked spots around `s0`, computed once per use.
     """
     out: uint256[GRID_N] = empty(uint256[GRID_N])
     for k: uint256 in range(GRID_N):
-        out[k] = self._shocked(s0, k)
+        out[k] = s0 * ((c.GRID_PACKED >> (16 * k)) & 65535) // 100
     return out
 
 
@@ -649,14 +634,17 @@ def valuation(spot: uint256, hedge: uint256) -> IOptionBook.Valuation:
     v.vega = g.vega
     v.cash_gamma = g.gamma * s // WAD * s // WAD // 100
     v.settle_need = self.settle_need
-    grid: uint256[GRID_N] = self._load_grid()
-    v.intrinsic = grid[c.GRID_ZERO] * c.GRID_UNIT
     # the hedge's gain in shock i offsets the payoffs: hedge x S0 x shock
     hs: int256 = convert(hedge * k.spot // WAD, int256)
     worst: int256 = 0
-    for i: uint256 in range(GRID_N):
-        gain: int256 = hs * (convert(self._shock_pct(i), int256) - 100) // 100
-        worst = max(worst, convert(grid[i] * c.GRID_UNIT, int256) - gain)
+    for w: uint256 in range(4):
+        x: uint256 = self._grid[w]
+        for i: uint256 in range(4):
+            pct: int256 = convert((c.GRID_PACKED >> (64 * w + 16 * i)) & 65535, int256) - 100
+            loss: int256 = convert(((x >> (64 * i)) & M64) * c.GRID_UNIT, int256) - hs * pct // 100
+            worst = max(worst, loss)
+        if w == c.GRID_ZERO // 4:
+            v.intrinsic = ((x >> (64 * (c.GRID_ZERO % 4))) & M64) * c.GRID_UNIT
     v.margin = convert(worst, uint256)
     return v
 
@@ -731,9 +719,29 @@ def _apply_terms(sid: uint256, t: Terms, q_old: uint256, q_new: uint256):
     g.gamma = g.gamma + q_new * m.gamma // WAD - q_old * m.gamma // WAD
     g.vega = g.vega + q_new * m.vega // WAD - q_old * m.vega // WAD
     self._store_agg(g)
-    shocked: uint256[GRID_N] = self._shocked_spots(k.spot)
-    grid: uint256[GRID_N] = self._add_grid(self._load_grid(), q_new, t.is_call, t.strike, shocked, True)
-    self._store_grid(self._add_grid(grid, q_old, t.is_call, t.strike, shocked, False))
+    # one pass over the packed grid words: each lane += term(q_new) - term(q_old)
+    unit: uint256 = WAD * c.GRID_UNIT
+    for w: uint256 in range(4):
+        x: uint256 = self._grid[w]
+        y: uint256 = x
+        for i: uint256 in range(4):
+            s: uint256 = k.spot * ((c.GRID_PACKED >> (64 * w + 16 * i)) & 65535) // 100
+            p: uint256 = 0
+            if t.is_call:
+                if s > t.strike:
+                    p = s - t.strike
+            elif t.strike > s:
+                p = t.strike - s
+            if p == 0:
+                continue
+            lane: uint256 = (y >> (64 * i)) & M64
+            if q_new != 0:
+                lane += (q_new * p - 1) // unit + 1
+            if q_old != 0:
+                lane -= (q_old * p - 1) // unit + 1
+            y = (y & ~(M64 << (64 * i))) | (min(lane, c.GRID_MAX) << (64 * i))
+        if y != x:
+            self._grid[w] = y
     if q_old == 0 and q_new != 0:
         k.open_series += 1
         self._store_cache(k)

@@ -3,8 +3,8 @@
 """
 @title Ballast Option Market: sales, long positions, settlement, claims
 @notice Buyers buy options the vault writes: `buy(series, size, max_premium,
-        deadline)` asks the risk guard for the level (a fresh measurement) and
-        the oracle reading of this transaction, has the book price the sale at
+        deadline)` asks the risk guard for the level (as last measured by a
+        poke or a rebalance) and a fresh oracle answer, has the book price the sale at
         that spot (never below its value now, nor below the liability it adds:
         see OptionBook.unit_price) and record it, pulls the premium (value x
         (1 + spread)) into the vault (the buyer approves the vault, which holds
@@ -149,15 +149,20 @@ def buy(sid: uint256, size: uint256, max_premium: uint256, deadline: uint256) ->
     """
     assert size != 0, "market: zero size"
     assert block.timestamp <= deadline, "market: deadline passed"
-    assert extcall IRiskGuard(guard).poke() == c.NORMAL, "market: circuit breaker tripped, no sales"
-    r: IRiskGuard.Reading = extcall IRiskGuard(guard).read()
-    assert r.fresh, "market: oracle stale"
-    unit: uint256 = extcall IOptionBook(book).record_sale(sid, size, r.spot)
+    # the level as the guard last measured it (every poke and rebalance
+    # measures; the keeper pokes when a condition changes) and the oracle now
+    spot: uint256 = 0
+    fresh: bool = False
+    level: uint8 = 0
+    spot, fresh, level = staticcall IRiskGuard(guard).quick()
+    assert level == c.NORMAL, "market: circuit breaker tripped, no sales"
+    assert fresh, "market: oracle stale"
+    unit: uint256 = extcall IOptionBook(book).record_sale(sid, size, spot)
     premium: uint256 = self._premium(unit, size)
     assert premium != 0, "market: premium rounds to zero"
     assert premium <= max_premium, "market: premium above max_premium"
     extcall IVault(vault).collect_premium(msg.sender, premium)
-    assert extcall IRiskGuard(guard).check_sale()
+    assert staticcall IRiskGuard(guard).check_sale(spot)
 
     self.balanceOf[msg.sender][sid] += size
     self.totalSupply[sid] += size

@@ -390,8 +390,11 @@ def exit_check() -> (uint256, bool):
     spot: uint256 = 0
     updated: uint256 = 0
     spot, updated = oracle._try_latest(feed, FEED_DECIMALS)
+    x: uint256 = self._state
+    if x & 255 != convert(c.HALTED, uint256):
+        return spot, False  # the common case: one slot read
     st: State = self._load_state()
-    return spot, st.level == c.HALTED and st.guardian_floor == c.HALTED and block.timestamp < st.level_since + self._halt_left()
+    return spot, st.guardian_floor == c.HALTED and block.timestamp < st.level_since + self._halt_left()
 
 
 @view
@@ -757,23 +760,23 @@ def band() -> uint256:
     return self._limit(192)
 
 
+@view
 @external
-def check_sale() -> bool:
+def check_sale(spot: uint256) -> bool:
     """
     @notice Reverts naming the sale limit the book now breaks, with the
             budget-scaled limits: stress margin over NAV x max_utilisation,
             net vega over NAV x max_vega_ratio, net cash gamma per 1 % over
             NAV x max_gamma_ratio; or stale aggregates. The market calls it
             after recording a sale.
+    @param spot The oracle spot the sale was priced at (wad USD).
     @return True.
     """
-    r: IRiskGuard.Reading = self._read(self._load_params())
-    ns: IVault.NavStatus = self._nav_status()
-    assert ns.fresh, "guard: marks stale"
-    v: IOptionBook.Valuation = staticcall IOptionBook(staticcall IVault(vault).option_book()).valuation(
-        r.spot, staticcall IVault(vault).hedge_units()
-    )
-    nav: uint256 = ns.nav * ASSET_SCALE
+    nav_units: uint256 = 0
+    v: IOptionBook.Valuation = empty(IOptionBook.Valuation)
+    nav_units, v = staticcall IVault(vault).valuation_at(spot)
+    assert v.fresh, "guard: marks stale"
+    nav: uint256 = nav_units * ASSET_SCALE
     assert v.margin * WAD <= nav * self._limit(0), "guard: stress margin above limit"
     assert v.vega * WAD <= nav * self._limit(64), "guard: net vega above limit"
     assert v.cash_gamma * WAD <= nav * self._limit(128), "guard: net gamma above limit"

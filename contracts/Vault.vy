@@ -337,6 +337,28 @@ def nav_quick() -> (uint256, bool):
 @view
 @external
 @reentrant
+def valuation_at(spot: uint256) -> (uint256, IOptionBook.Valuation):
+    """
+    @notice NAV (asset units, not haircut) at `spot` together with the
+            book's valuation there, from one read of the book: what the risk
+            guard checks a sale against.
+    @param spot Wad USD per underlying.
+    @return (nav, the book's valuation at `spot` net of the vault's hedge)
+    """
+    idle: uint256 = 0
+    hedge: uint256 = 0
+    idle, hedge = self._load_cash()
+    v: IOptionBook.Valuation = staticcall IOptionBook(self.option_book).valuation(spot, hedge)
+    gross: uint256 = idle + hedge * spot // WAD // ASSET_SCALE
+    liability: uint256 = math._ceil_div(v.liability, ASSET_SCALE)
+    if gross > liability:
+        return gross - liability, v
+    return 0, v
+
+
+@view
+@external
+@reentrant
 def hedge_units() -> uint256:
     """
     @notice The hedge the vault holds, in wad of the underlying (WETH).
