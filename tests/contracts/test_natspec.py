@@ -33,6 +33,8 @@ def _snekmate_root() -> Path:
 @cache
 def _compile(name: str) -> tuple[dict, list, dict, dict]:
     """(ast, abi, devdoc, userdoc) of contracts/<name>.vy."""
+    if not VYPER.exists():
+        pytest.fail(f"no vyper next to this interpreter: {VYPER}")
     proc = subprocess.run(
         [str(VYPER), "-p", str(_snekmate_root()), "-p", ".", f"{name}.vy", "-f", "ast,abi,devdoc,userdoc"],
         cwd=CONTRACTS_DIR, capture_output=True, text=True,
