@@ -537,6 +537,8 @@ def retire_series(sid: uint256):
 @reentrant
 def series(sid: uint256) -> (uint256, uint256, bool):
     """
+    @notice The terms of series `sid` (ids start at 1, see `series_count`).
+            Terms stay readable after the series is retired or settled.
     @param sid The series id.
     @return (strike wad USD, expiry unix time, is_call); zeros if unknown.
     """
@@ -549,6 +551,11 @@ def series(sid: uint256) -> (uint256, uint256, bool):
 @reentrant
 def marks(sid: uint256) -> IOptionBook.Mark:
     """
+    @notice Series `sid`'s posted implied vol, when it was posted, and its
+            mark per 1 underlying at the cache point: price max(BS, intrinsic)
+            in wad USD, delta (wad), gamma (wad per 1 USD of spot), vega (wad
+            USD per 1.00 of vol); an expired series has only its intrinsic
+            price. Zeros if unknown or never marked.
     @param sid The series id.
     @return Its posted vol and its mark at the cache point (see `cache()`).
     """
@@ -562,6 +569,11 @@ def marks(sid: uint256) -> IOptionBook.Mark:
 @reentrant
 def cache() -> (uint256, uint256, uint256):
     """
+    @notice The cache point of every mark and aggregate, set by
+            `update_marks`, `post_vols` and `create_series`: the oracle spot
+            and the time of the last refresh, and the earliest expiry after it
+            (2**40 - 1 when no live series is unexpired; zeros before the first
+            refresh). The aggregates may not be used from that expiry on.
     @return (spot S0 wad USD, time t0, next expiry after t0) of the marks.
     """
     k: Cache = self._load_cache()
@@ -573,6 +585,10 @@ def cache() -> (uint256, uint256, uint256):
 @reentrant
 def aggregates() -> (uint256, int256, uint256, uint256, uint256[GRID_N]):
     """
+    @notice The book's cached aggregates at the cache point (see the module
+            notice): summed over open interest at the last refresh and moved
+            exactly by every sale and settlement since. `valuation` expands
+            them to a spot; this view does not.
     @return (liability wad USD, buyers' delta wad, gamma wad per USD, vega wad
             USD per 1.00 vol, grid payoffs in micro-USD) at the cache point.
     """
@@ -585,6 +601,9 @@ def aggregates() -> (uint256, int256, uint256, uint256, uint256[GRID_N]):
 @reentrant
 def is_open(sid: uint256) -> bool:
     """
+    @notice Whether series `sid` can be sold now: live (neither retired
+            nor closed at settlement) and before its expiry. Sales may still
+            be refused by the guard or by stale marks.
     @param sid The series id.
     @return True while the series is live and not expired.
     """
@@ -804,6 +823,11 @@ def close_series(sid: uint256) -> uint256:
 @external
 def max_mark_age() -> uint256:
     """
+    @notice How old the cache point may be, while the book has open
+            interest, before the aggregates may not be used (NAV turns
+            conservative; deposits, sales and hedges wait for
+            `update_marks`). Owner-set with `set_marks_limits`, within
+            [MIN_MAX_MARK_AGE, MAX_MAX_MARK_AGE].
     @return Seconds after which the cached marks may not be used.
     """
     return self._marks_limits & M64
@@ -813,6 +837,9 @@ def max_mark_age() -> uint256:
 @external
 def max_spot_drift() -> uint256:
     """
+    @notice How far the oracle spot may move from the cache spot S0 before the
+            aggregates may not be used. Owner-set with `set_marks_limits`,
+            within [MIN_MAX_SPOT_DRIFT, MAX_MAX_SPOT_DRIFT].
     @return Wad fraction the spot may move from the cache spot.
     """
     return (self._marks_limits >> 64) & M64
@@ -822,6 +849,10 @@ def max_spot_drift() -> uint256:
 @external
 def max_vol_rate() -> uint256:
     """
+    @notice The most a posted vol may move per second since its last post,
+            counting at most VOL_ACCRUAL_CAP seconds ("book: vol moved faster
+            than max_vol_rate"). Owner-set with `set_marks_limits`, within
+            [MIN_MAX_VOL_RATE, MAX_MAX_VOL_RATE].
     @return Wad vol per second a posted vol may move.
     """
     return self._marks_limits >> 128
