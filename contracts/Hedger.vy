@@ -517,7 +517,8 @@ def set_hedge_caps(max_hourly_notional_: uint256, max_daily_notional_: uint256):
 @external
 def max_slippage() -> uint256:
     """
-    @return Wad fraction below the oracle value a trade's min_out may sit.
+    @notice Wad fraction below the oracle value a trade's min_out may sit.
+    @return The value (see the notice).
     """
     return self._params & M64
 
@@ -526,7 +527,8 @@ def max_slippage() -> uint256:
 @external
 def max_trade() -> uint256:
     """
-    @return Wad fraction of NAV one trade may move.
+    @notice Wad fraction of NAV one trade may move.
+    @return The value (see the notice).
     """
     return (self._params >> 64) & M64
 
@@ -535,7 +537,8 @@ def max_trade() -> uint256:
 @external
 def max_hourly_notional() -> uint256:
     """
-    @return Wad fraction of NAV of hedge notional per rolling hour.
+    @notice Wad fraction of NAV of hedge notional per rolling hour.
+    @return The value (see the notice).
     """
     return (self._params >> 128) & M64
 
@@ -544,7 +547,8 @@ def max_hourly_notional() -> uint256:
 @external
 def max_daily_notional() -> uint256:
     """
-    @return Wad fraction of NAV of hedge notional per rolling day.
+    @notice Wad fraction of NAV of hedge notional per rolling day.
+    @return The value (see the notice).
     """
     return self._params >> 192
 
@@ -553,7 +557,8 @@ def max_daily_notional() -> uint256:
 @external
 def cooldown() -> uint256:
     """
-    @return Seconds between two rebalances.
+    @notice Seconds between two rebalances.
+    @return The value (see the notice).
     """
     return self._times & M32
 
@@ -562,7 +567,8 @@ def cooldown() -> uint256:
 @external
 def keeper_timeout() -> uint256:
     """
-    @return Seconds of keeper silence before anyone may `fallback_rebalance`.
+    @notice Seconds of keeper silence before anyone may `fallback_rebalance`.
+    @return The value (see the notice).
     """
     return (self._times >> 32) & M32
 
@@ -571,7 +577,8 @@ def keeper_timeout() -> uint256:
 @external
 def last_rebalance() -> uint256:
     """
-    @return Unix time of the last rebalance of any kind but settlement cash.
+    @notice Unix time of the last rebalance of any kind but settlement cash.
+    @return The value (see the notice).
     """
     return (self._times >> 64) & M64
 
@@ -580,7 +587,8 @@ def last_rebalance() -> uint256:
 @external
 def last_keeper_action() -> uint256:
     """
-    @return Unix time of the keeper's last rebalance or ping.
+    @notice Unix time of the keeper's last rebalance or ping.
+    @return The value (see the notice).
     """
     return (self._times >> 128) & M64
 
@@ -589,7 +597,8 @@ def last_keeper_action() -> uint256:
 @external
 def caps_updated_at() -> uint256:
     """
-    @return Unix time the notional buckets were last charged.
+    @notice Unix time the notional buckets were last charged.
+    @return The value (see the notice).
     """
     return self._times >> 192
 
@@ -598,7 +607,8 @@ def caps_updated_at() -> uint256:
 @external
 def hourly_used() -> uint256:
     """
-    @return Wad USD in the hourly bucket when last charged.
+    @notice Wad USD in the hourly bucket when last charged.
+    @return The value (see the notice).
     """
     return self._used & M128
 
@@ -607,6 +617,7 @@ def hourly_used() -> uint256:
 @external
 def daily_used() -> uint256:
     """
-    @return Wad USD in the daily bucket when last charged.
+    @notice Wad USD in the daily bucket when last charged.
+    @return The value (see the notice).
     """
     return self._used >> 128

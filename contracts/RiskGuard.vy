@@ -674,11 +674,11 @@ def breaker_name(i: uint256) -> String[24]:
     @notice The name of breaker `i`, as in the module notice's table and the
             BreakerTripped / BreakerReset events: 0 oracle_stale,
             1 oracle_dex_deviation, 2 spot_move, 3 nav_drawdown, 4 marks_stale,
-            5 thin_liquidity. No range check: any i above 5 also answers
-            "thin_liquidity".
+            5 thin_liquidity. Reverts "guard: no such breaker" above 5.
     @param i Breaker index 0..5.
     @return Its name.
     """
+    assert i < N_BREAKERS, "guard: no such breaker"
     return self._name(i)
 
 
@@ -688,10 +688,11 @@ def breaker_level(i: uint256) -> uint8:
     """
     @notice The level breaker `i` sends the vault to while latched: 2
             (withdraw-only) for oracle_stale and nav_drawdown, 1 (reduce-only)
-            for the others. Reverts (array bounds, no reason) for i above 5.
+            for the others. Reverts "guard: no such breaker" above 5.
     @param i Breaker index 0..5.
     @return The level it sends the vault to.
     """
+    assert i < N_BREAKERS, "guard: no such breaker"
     return LEVELS[i]
 
 
