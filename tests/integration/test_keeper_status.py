@@ -20,7 +20,8 @@ def test_snapshot_reads_the_deployment_as_the_chain_says(hedged, depositor, buye
     assert s.free_collateral == h.vault.free_collateral() / 10**6
     assert s.level == 0 and s.latched == () and s.live == ()
     assert s.oracle_price == 3_000 and abs(s.pool_twap - 3_000) < 5 and s.pool_depth > 0
-    assert s.net_delta_eth == h.book.net_delta() / WAD and s.hedge_eth == 0
+    # Changed: the vault's net delta is the hedger's (hedge - buyers' delta); the book has no net_delta().
+    assert s.net_delta_eth == h.hedger.net_delta() / WAD and s.hedge_eth == 0
     (m,) = s.series
     assert (m.strike, m.is_call, m.open_interest, m.vol) == (3_000, True, 20, 0.6)
 
