@@ -11,6 +11,12 @@ from scripts.vault import deploy_ballast  # noqa: E402
 
 
 @pytest.fixture(scope="session")
+def arb(accounts):
+    """An arbitrageur who brings the pool to the market price."""
+    return accounts[8]
+
+
+@pytest.fixture(scope="session")
 def market(owner):
     return deploy_market(owner)
 

@@ -3,7 +3,7 @@
 Numbers mirror contracts/constants.vy; the tests read live parameters from the
 chain wherever a getter exists.
 """
-from scripts.market import FEE, arbitrage_to
+from scripts.market import FEE, pool_price, sqrt_price_x96
 
 USD = 10**6
 WAD = 10**18
@@ -71,10 +71,30 @@ def later(h, owner, chain, seconds, price=3_000):
     h.book.update_marks(sender=owner)
 
 
+def arbitrage_to(m, usd_per_eth, trader, chain):
+    """Swap on the pool until its price is `usd_per_eth`, as scripts.market.arbitrage_to
+    does. Its downward branch calls `chain.provider.set_balance(trader, ...)` with the
+    account object, which anvil refuses ("invalid type: map"), so the WETH side is
+    funded here with the account's address."""
+    weth_is_token0 = m.pool.token0() == m.weth.address
+    target = sqrt_price_x96(usd_per_eth, weth_is_token0)
+    if target == m.pool.slot0()[0]:
+        return
+    if usd_per_eth > pool_price(m):  # ETH must get dearer: buy WETH with USDC
+        token_in, token_out, amount = m.usdc, m.weth, 10**15
+        m.usdc.mint(trader, amount, sender=trader)
+    else:
+        token_in, token_out, amount = m.weth, m.usdc, 10**24
+        chain.provider.set_balance(trader.address, amount + 10**21)
+        m.weth.deposit(value=amount, sender=trader)
+    token_in.approve(m.router, 2**256 - 1, sender=trader)
+    m.router.exactInputSingle((token_in, token_out, FEE, trader, chain.pending_timestamp + 60, amount, 0, target), sender=trader)
+
+
 def move_market(h, owner, arb, chain, price):
     """ETH moves to `price`: arbitrageurs bring the pool there, a TWAP window
     passes, the oracle follows and anyone refreshes the marks."""
-    arbitrage_to(h.m, price, arb)
+    arbitrage_to(h.m, price, arb, chain)
     chain.pending_timestamp += h.guard.twap_window() + 100
     h.feed.set_answer(price * 10**8, sender=owner)
     h.book.update_marks(sender=owner)
