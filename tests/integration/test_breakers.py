@@ -56,7 +56,7 @@ def test_oracle_stale_sends_to_withdraw_only_and_recovery_is_one_step_per_cooldo
     h.vault.deposit(1_000 * USD, sender=depositor)
 
 
-def test_deposits_read_the_last_measured_level_and_the_oracles_freshness(h, owner, attacker, depositor, stranger, chain):
+def test_deposits_read_the_last_measured_level_and_the_oracles_freshness(h, owner, attacker, depositor, buyer, stranger, chain):
     """Changed: deposits no longer measure the breakers; they read the level the
     guard last measured and the oracle's freshness (RiskGuard.quick()). Anyone's
     poke closes them."""
@@ -75,6 +75,8 @@ def test_deposits_read_the_last_measured_level_and_the_oracles_freshness(h, owne
     assert g.conditions() == 1 << BIT["oracle_dex_deviation"] and g.level() == 0
     tx = h.vault.deposit(1_000 * USD, sender=depositor)  # not measured: the last level (0) stands
     assert not tx.events.filter(g.BreakerTripped) and g.level() == 0
+    with ape.reverts("market: circuit breaker tripped, no sales"):  # a sale measures first
+        h.options.buy(h.sid, WAD, 10**12, chain.pending_timestamp + 60, sender=buyer)
     tx = g.poke(sender=stranger)
     assert tripped(tx, g) == {"oracle_dex_deviation"} and levels(tx, g) == [(0, 1)]
     with ape.reverts("vault: circuit breaker tripped, deposits closed"):
@@ -130,8 +132,9 @@ def test_nav_drawdown_sends_to_withdraw_only_where_the_keeper_may_only_close_the
     g.set_breakers(*DEFAULTS[:2], 10**16, *DEFAULTS[3:], sender=owner)  # tighter (1 %): at once
     assert g.max_drawdown() == 10**16
     sid = h.book.live_series(0)
-    # Changed size: the stress grid now reaches +200 % (was +100 %), so 60 short
-    # calls (margin 360k) break the 50 % stress limit; 40 (margin 240k) do not.
+    # Changed sizes: the stress grid now reaches +200 % (was +100 %), so 60 short
+    # calls (margin 360k) break the 50 % stress limit; 40 (margin 240k) do not. With
+    # 40 calls the hedge is 1 ETH (was 5): enough short delta left to lose > 1 % of NAV.
     h.options.buy(sid, 20 * WAD, 10**12, chain.pending_timestamp + 60, sender=buyer)  # 40 short calls
     got = h.hedger.rebalance(True, 3_000 * USD, oracle_floor(h, 3_000 * USD), chain.pending_timestamp + 60, sender=keeper).return_value
     g.poke(sender=stranger)
@@ -196,10 +199,13 @@ def test_thin_liquidity_reduce_only_hedges_must_shrink_delta_and_loosening_waits
     assert depth > nav // 100  # the default (1 % of NAV) is met
     tight = DEFAULTS[:4] + [10**18, DEFAULTS[5]]  # depth must be a whole NAV
     g.set_breakers(*tight, sender=owner)
-    tx = g.poke(sender=stranger)
-    assert tripped(tx, g) == {"thin_liquidity"} and g.level() == 1
+    with chain.isolate():
+        tx = g.poke(sender=stranger)
+        assert tripped(tx, g) == {"thin_liquidity"} and g.level() == 1
     before = h.hedger.net_delta()
+    # The hedge pokes the guard itself: the trade latches the breaker and is then checked as reduce-only.
     tx = h.hedger.rebalance(True, 15_000 * USD, oracle_floor(h, 15_000 * USD), chain.pending_timestamp + 60, sender=keeper)
+    assert tripped(tx, g) == {"thin_liquidity"} and levels(tx, g) == [(0, 1)] and g.level() == 1
     assert abs(tx.events.filter(h.hedger.Rebalanced)[0].delta_after) < abs(before)
     chain.pending_timestamp += 301
     h.feed.set_answer(3_000 * 10**8, sender=owner)
