@@ -98,7 +98,7 @@ UNDERLYING_IS_TOKEN0: immutable(bool)
 #              spot_anchor_time (64) | pps_bucket_start (64)
 # _anchors:    spot_anchor | spot_prev_anchor (128 each)
 # _peaks:      pps_peak | pps_prev_peak (128 each)
-# _halt:       halt_spent (64) | halt_epoch_start (64)
+# _halt:       halt_spent (64) | halt_epoch_start (64) | halt_until (64)
 _p_oracle: uint256
 _p_breakers: uint256
 _p_limits: uint256
@@ -394,7 +394,7 @@ def exit_check() -> (uint256, bool):
     if x & 255 != convert(c.HALTED, uint256):
         return spot, False  # the common case: one slot read
     st: State = self._load_state()
-    return spot, st.guardian_floor == c.HALTED and block.timestamp < st.level_since + self._halt_left()
+    return spot, st.guardian_floor == c.HALTED and block.timestamp < self._halt >> 128
 
 
 @view
@@ -550,7 +550,11 @@ def _set_level(st: State, new: uint8) -> State:
     out: State = st
     if new != st.level:
         if st.level == c.HALTED:
-            self._spend_halt(block.timestamp - st.level_since)
+            self._spend_halt(min(block.timestamp, self._halt >> 128) - st.level_since)
+        if new == c.HALTED:
+            # the halt's end is fixed now, from the budget left now: it cannot
+            # come back when a new epoch refills the budget
+            self._halt = (self._halt & M128) | ((block.timestamp + self._halt_left()) << 128)
         out.level = new
         out.level_since = block.timestamp
         log IRiskGuard.LevelChanged(previous=st.level, level=new, by=msg.sender)
@@ -616,7 +620,7 @@ def _apply(m: Measured, p: Params, st_: State, step_now: bool) -> uint8:
     st = self._roll_anchors(st, p, m)
 
     current: uint8 = st.level
-    if current == c.HALTED and st.guardian_floor == c.HALTED and t >= st.level_since + self._halt_left():
+    if current == c.HALTED and st.guardian_floor == c.HALTED and t >= self._halt >> 128:
         # the halt budget is spent: the vault falls back to withdraw-only
         st.guardian_floor = c.WITHDRAW_ONLY
     target: uint8 = self._target(st)
@@ -862,12 +866,10 @@ def halt_left() -> uint256:
     @notice Seconds of guardian halt the current epoch still allows.
     @return Seconds.
     """
-    left: uint256 = self._halt_left()
-    st: State = self._load_state()
-    if st.level == c.HALTED:
-        used: uint256 = block.timestamp - st.level_since
-        return left - min(left, used)
-    return left
+    if convert(self._state & 255, uint8) == c.HALTED:
+        until: uint256 = self._halt >> 128
+        return until - min(until, block.timestamp)
+    return self._halt_left()
 
 
 # ---------------------------------------------------------------- parameters
