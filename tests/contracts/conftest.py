@@ -14,7 +14,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from scripts.market import arbitrage_to, deploy_market  # noqa: E402
+from scripts.market import FEE, arbitrage_to, deploy_market, pool_price, sqrt_price_x96  # noqa: E402
 from scripts.vault import deploy_ballast  # noqa: E402
 from tests.conftest import USD  # noqa: E402
 
@@ -88,10 +88,28 @@ def spot_of(feed):
     return feed.latestAnswer() * 10 ** (18 - feed.decimals())
 
 
+def arbitrage(m, usd_price, trader, chain):
+    """Swap the pool to `usd_price` (scripts.market.arbitrage_to, whose downward leg
+    hands ape-foundry's set_balance an account object, which anvil rejects: the
+    trader's WETH is funded here by address first)."""
+    if usd_price < pool_price(m):
+        amount = 10**24
+        chain.provider.set_balance(trader.address, amount + 10**21)
+        m.weth.deposit(value=amount, sender=trader)
+        m.weth.approve(m.router, 2**256 - 1, sender=trader)
+        weth_is_token0 = m.pool.token0() == m.weth.address
+        target = sqrt_price_x96(usd_price, weth_is_token0)
+        m.router.exactInputSingle(
+            (m.weth, m.usdc, FEE, trader, chain.pending_timestamp + 60, amount, 0, target), sender=trader
+        )
+    else:
+        arbitrage_to(m, usd_price, trader)
+
+
 def move_spot(s, owner, arbitrageur, chain, usd_price, wait=700):
     """Move the pool (arbitrage) and, a TWAP window later, the oracle to `usd_price`:
     the market moved, and the pool agrees with the oracle (no deviation breaker)."""
-    arbitrage_to(s.m, usd_price, arbitrageur)
+    arbitrage(s.m, usd_price, arbitrageur, chain)
     chain.pending_timestamp += wait
     post(s.feed, owner, usd_price)
 
@@ -240,3 +258,26 @@ def taylor(base, delta, gamma, ds):
     """OptionBook._taylor: base + delta ds + gamma ds^2 / 2, floored at 0, EVM rounding."""
     v = base + sdiv(delta * ds, WAD) + sdiv(sdiv(gamma * ds, WAD) * ds, 2 * WAD)
     return max(v, 0)
+
+
+GRID = [
+    -(10**18), -75 * 10**16, -5 * 10**17, -35 * 10**16, -25 * 10**16, -15 * 10**16, -8 * 10**16, -4 * 10**16,
+    0, 4 * 10**16, 8 * 10**16, 15 * 10**16, 25 * 10**16, 5 * 10**17, 10**18, 2 * 10**18,
+]  # constants.GRID: spot shocks of the stress grid
+GRID_UNIT = 10**12  # wad USD per grid unit (micro-USD)
+
+
+def payoff(is_call, strike, spot):
+    return max(spot - strike, 0) if is_call else max(strike - spot, 0)
+
+
+def term(q, mark, strike, is_call, s0):
+    """One series' contribution to the aggregates (liability, delta, gamma, vega,
+    grid), exactly as OptionBook sums it: liability rounded up per series, grid
+    payoffs in micro-USD rounded up per series and shock."""
+    grid = []
+    for shock in GRID:
+        p = payoff(is_call, strike, s0 * (WAD + shock) // WAD)
+        grid.append(0 if p == 0 or q == 0 else (q * p - 1) // (WAD * GRID_UNIT) + 1)
+    liability = 0 if q * mark.price == 0 else (q * mark.price - 1) // WAD + 1
+    return (liability, sdiv(q * mark.delta, WAD), q * mark.gamma // WAD, q * mark.vega // WAD, grid)
