@@ -26,6 +26,27 @@ TIMELOCK_DELAY = 86_400
 ZERO = "0x0000000000000000000000000000000000000000"
 
 
+def _anvil_without_step_traces():
+    """ape-foundry starts anvil with --steps-tracing: every transaction records a
+    step-by-step trace, which ape only needs for source-level tracebacks, coverage
+    and gas reports. Heavy transactions (a book refresh prices every series) run
+    about twice as fast without it. Kept when coverage or a gas report is asked for."""
+    import os
+    import warnings
+
+    with warnings.catch_warnings():  # ape_foundry imports the deprecated websockets.legacy
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from ape_foundry.provider import FoundryProvider
+
+    if os.environ.get("BALLAST_STEP_TRACES") or any(a.startswith(("--gas", "--coverage")) for a in sys.argv):
+        return
+    build = FoundryProvider.build_command
+    FoundryProvider.build_command = lambda self: [a for a in build(self) if a != "--steps-tracing"]
+
+
+_anvil_without_step_traces()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def fast_reverts():
     """Keep ape from re-executing every expected revert to decorate it.
