@@ -54,6 +54,8 @@ def test_pro_rata_when_cash_is_short_and_no_hedge(s, chain, owner, keeper, buyer
     assert cash - 2 <= paid <= cash  # all the cash, rounded down per holder
 
     # No cash left at all: the next series settles too (pays nothing), it never reverts.
+    # (Pro rata is per series, as SPEC.md has it: across series expiring together,
+    # the first one settled takes the cash there is.)
     tx = s.options.settle(b, rid, sender=stranger)
     (ev,) = tx.events.filter(s.options.Settled)
     assert ev.pro_rata and ev.total_payout == 0 and ev.payoff_per_unit == 0
