@@ -206,24 +206,12 @@ def net_delta() -> int256:
     @return Wad of underlying; > 0 long, < 0 short.
     """
     spot: uint256 = 0
-    updated: uint256 = 0
-    spot, updated = staticcall IRiskGuard(guard).spot()
-    d: int256 = 0
     fresh: bool = False
+    level: uint8 = 0
+    spot, fresh, level = staticcall IRiskGuard(guard).quick()
+    d: int256 = 0
     d, fresh = self._delta(spot, staticcall IVault(vault).hedge_units())
     return d
-
-
-@view
-@external
-def prices() -> (uint256, uint256, uint256):
-    """
-    @notice (oracle, pool TWAP, pool spot), wad USD per underlying, from the
-            guard's live reading.
-    @return The three prices.
-    """
-    r: IRiskGuard.Reading = staticcall IRiskGuard(guard).reading()
-    return r.spot, r.twap, r.pool_spot
 
 
 # ---------------------------------------------------------------- rebalance
@@ -427,6 +415,34 @@ def raise_settlement_cash() -> uint256:
     max_slippage: uint256 = self._load_params().max_slippage
     slip: uint256 = WAD - max_slippage
     amount_in: uint256 = min(hedge, ((need - cash) * ASSET_SCALE * WAD * WAD // slip + r.spot - 1) // r.spot + 1)
+    notional: uint256 = 0
+    least: uint256 = 0
+    notional, least = self._floor(False, amount_in, r.spot, max_slippage)
+    before: int256 = 0
+    fresh: bool = False
+    before, fresh = self._delta(r.spot, hedge)
+    received: uint256 = 0
+    after: int256 = 0
+    received, after = self._swap(SETTLEMENT, False, amount_in, least, block.timestamp, before)
+    return received
+
+
+@external
+def cover_settlement(shortfall: uint256) -> uint256:
+    """
+    @notice Market only, inside `settle`: sell hedge for `shortfall` asset
+            units of cash (plus the slippage allowance) at the oracle floor,
+            or all the hedge if that is less. Oracle and pool checks apply;
+            band, buckets and cooldown do not (it only reduces risk). Sized by
+            what the settlement really pays, at its settlement price.
+    @param shortfall Asset units the vault's cash is short of the payout.
+    @return Asset units received.
+    """
+    assert msg.sender == staticcall IVault(vault).option_market(), "hedger: caller is not the market"
+    r: IRiskGuard.Reading = self._reading()
+    hedge: uint256 = staticcall IVault(vault).hedge_units()
+    max_slippage: uint256 = self._load_params().max_slippage
+    amount_in: uint256 = min(hedge, (shortfall * ASSET_SCALE * WAD * WAD // (WAD - max_slippage) + r.spot - 1) // r.spot + 1)
     notional: uint256 = 0
     least: uint256 = 0
     notional, least = self._floor(False, amount_in, r.spot, max_slippage)

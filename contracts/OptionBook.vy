@@ -25,8 +25,10 @@
         most `max_vol_rate` x min(time since the last post, VOL_ACCRUAL_CAP),
         so a quiet period does not bank a large move; a new series starts
         within MAX_NEW_VOL_GAP of the book's mean vol. At most
-        `max_new_series` series a day; the keeper, guardian or owner may
-        retire a series nobody holds.
+        `max_new_series` series per day window (a window opens with the first
+        creation after the previous one has lasted a day, so up to twice that
+        can land within a few seconds across a window's end); the keeper,
+        guardian or owner may retire a series nobody holds.
 
         Units: wad (1e18) USD per 1 underlying for prices, wad underlying for
         sizes, vol and rate 1e18 = 100 % per year, seconds. Holds no money.
@@ -448,7 +450,8 @@ def _check_vol(t: Terms, new: uint256):
 def create_series(strike: uint256, expiry: uint256, is_call: bool, vol: uint256) -> uint256:
     """
     @notice Keeper: open a new series; every mark is then refreshed at the
-            current spot. At most `max_new_series` a rolling day.
+            current spot. At most `max_new_series` per day window (see the
+            module notice).
     @param strike Wad USD per underlying, within `strike_band` of spot.
     @param expiry Unix time, at least MIN_TIME_TO_EXPIRY away, within `max_horizon`.
     @param is_call True for a call, False for a put.
@@ -520,7 +523,8 @@ def post_vols(ids: DynArray[uint256, MAX_LIVE], vols: DynArray[uint256, MAX_LIVE
 def retire_series(sid: uint256):
     """
     @notice Keeper, guardian or owner: drop a live series nobody holds (frees
-            its slot; nothing can be bought in it again).
+            its slot; nothing can be bought in it again). Needs a fresh
+            oracle: the book re-marks after it.
     @param sid The series id.
     """
     assert msg.sender == staticcall IVault(vault).keeper() or msg.sender == staticcall IVault(vault).guardian() or msg.sender == param_timelock._owner(), "book: caller may not retire series"
@@ -528,6 +532,8 @@ def retire_series(sid: uint256):
     assert self.open_interest[sid] == 0, "book: series has open interest"
     self._remove_live(sid)
     log IOptionBook.SeriesRetired(series_id=sid, by=msg.sender)
+    # re-mark, so the cache's next expiry and mean vol no longer count it
+    self._refresh(self._fresh_spot())
 
 
 # ---------------------------------------------------------------- views

@@ -23,9 +23,10 @@
         round that is the first one updated at or after expiry (checked by
         the guard, so nobody can pick a better price); the total payoff moves
         into the vault's claims reserve, out of NAV, and holders `claim`. If
-        the vault's cash is short, the hedge is sold first (anyone may call
-        `Hedger.raise_settlement_cash`); with no hedge left the payoff is paid
-        pro rata from the cash there is, so settlement never reverts forever.
+        the vault's cash is short, `settle` has the hedger sell hedge for
+        exactly the shortfall (`Hedger.cover_settlement`, at the oracle floor);
+        with no hedge left the payoff is paid pro rata from the cash there is,
+        so settlement never reverts forever.
         Sizes are in wad of underlying (1e18 = 1 ETH); premiums and payoffs in
         the vault asset's units.
 @custom:kill The vault's guardian pauses or shuts the vault down: `buy` is
@@ -34,6 +35,7 @@
 
 from interfaces import IOptionMarket
 from interfaces import IOptionBook
+from interfaces import IHedger
 from interfaces import IRiskGuard
 from interfaces import IVault
 from ethereum.ercs import IERC20Detailed
@@ -129,8 +131,9 @@ def quote(sid: uint256, size: uint256) -> uint256:
     @return Asset units.
     """
     spot: uint256 = 0
-    updated: uint256 = 0
-    spot, updated = staticcall IRiskGuard(guard).spot()
+    fresh: bool = False
+    level: uint8 = 0
+    spot, fresh, level = staticcall IRiskGuard(guard).quick()
     assert spot != 0, "market: oracle unreadable"
     return self._premium(staticcall IOptionBook(book).unit_price(sid, spot), size)
 
@@ -178,8 +181,9 @@ def settle(sid: uint256, round_id: uint80):
     """
     @notice After expiry, fix the settlement price from oracle round
             `round_id` (the first round updated at or after expiry) and move
-            the series' total payoff into the vault's claims reserve: in full,
-            or pro rata when the cash is short and no hedge is left to sell.
+            the series' total payoff into the vault's claims reserve: in full
+            (selling hedge for any shortfall first), or pro rata when the cash
+            is short and no hedge is left to sell.
     @param sid The series id.
     @param round_id The feed's round id.
     """
@@ -203,8 +207,11 @@ def settle(sid: uint256, round_id: uint80):
     pro_rata: bool = False
     if total != 0:
         cash: uint256 = staticcall IVault(vault).total_idle()
+        if total > cash and staticcall IVault(vault).hedge_units() != 0:
+            # sell hedge for exactly what this settlement pays
+            extcall IHedger(staticcall IVault(vault).hedger()).cover_settlement(total - cash)
+            cash = staticcall IVault(vault).total_idle()
         if total > cash:
-            assert staticcall IVault(vault).hedge_units() == 0, "market: not enough cash, call hedger.raise_settlement_cash"
             # no hedge left to sell: pay what there is, pro rata
             pro_rata = True
             total = cash

@@ -316,46 +316,30 @@ def _measure_reading(p: Params) -> IRiskGuard.Reading:
 
 @internal
 def _read(p: Params) -> IRiskGuard.Reading:
+    """
+    @dev The reading of this transaction. Cached only when the hedger asks
+         (directly or through `poke`): an outside contract cannot seed the
+         cache and then move the pool before a hedge checks it.
+    """
     if self._tx_read:
         return self._tx_reading
     r: IRiskGuard.Reading = self._measure_reading(p)
-    self._tx_reading = r
-    self._tx_read = True
+    if msg.sender == staticcall IVault(vault).hedger():
+        self._tx_reading = r
+        self._tx_read = True
     return r
 
 
 @external
 def read() -> IRiskGuard.Reading:
     """
-    @notice The oracle and the pool, measured once per transaction: every
-            later call in the same transaction gets the same reading.
+    @notice The oracle and the pool, measured once per transaction for the
+            hedger (its later calls in the same transaction get the same
+            reading); anyone else gets a fresh measurement, nothing cached.
+            Off-chain, eth_call it for the live reading.
     @return The reading (see `IRiskGuard.Reading`).
     """
     return self._read(self._load_params())
-
-
-@view
-@external
-def reading() -> IRiskGuard.Reading:
-    """
-    @notice The oracle and the pool as they are now (a view; nothing cached).
-    @return The reading (see `IRiskGuard.Reading`).
-    """
-    return self._measure_reading(self._load_params())
-
-
-@view
-@external
-@reentrant
-def spot() -> (uint256, uint256):
-    """
-    @notice The feed's latest answer for views: (wad USD per underlying,
-            updatedAt); (0, 0) when unreadable. No staleness check.
-    @return (spot, updated_at)
-    """
-    if self._tx_read:
-        return self._tx_reading.spot, self._tx_reading.updated_at
-    return oracle._try_latest(feed, FEED_DECIMALS)
 
 
 @view
@@ -684,20 +668,6 @@ def breaker_name(i: uint256) -> String[24]:
     """
     assert i < N_BREAKERS, "guard: no such breaker"
     return self._name(i)
-
-
-@view
-@external
-def breaker_level(i: uint256) -> uint8:
-    """
-    @notice The level breaker `i` sends the vault to while latched: 2
-            (withdraw-only) for oracle_stale and nav_drawdown, 1 (reduce-only)
-            for the others. Reverts "guard: no such breaker" above 5.
-    @param i Breaker index 0..5.
-    @return The level it sends the vault to.
-    """
-    assert i < N_BREAKERS, "guard: no such breaker"
-    return LEVELS[i]
 
 
 # ---------------------------------------------------------------- sale limits and the budget

@@ -174,8 +174,9 @@ def _spot() -> uint256:
     if guard == empty(address):
         return 0
     spot: uint256 = 0
-    updated: uint256 = 0
-    spot, updated = staticcall IRiskGuard(guard).spot()
+    fresh: bool = False
+    level: uint8 = 0
+    spot, fresh, level = staticcall IRiskGuard(guard).quick()
     return spot
 
 
@@ -288,7 +289,9 @@ def _max_redeem(owner: address, val: Val) -> uint256:
         return 0
     shares: uint256 = erc20.balanceOf[owner]
     if self._to_assets(shares, val.nav, False) > val.free:
-        shares = self._to_shares(val.free, val.nav, False)
+        # the most shares whose assets (rounded down) stay within free:
+        # s < (free + 1) x supply / nav, i.e. ceil((free + 1) x supply / nav) - 1
+        shares = math._mul_div(val.free + 1, erc20.totalSupply + c.VIRTUAL_SHARES, val.nav + c.VIRTUAL_ASSETS, True) - 1
     if self._to_assets(shares, val.nav, False) == 0:
         return 0  # dust: redeeming it would pay nothing
     return shares

@@ -73,7 +73,7 @@ MIN_STRIKE_BAND: constant(uint256) = 10**16
 MAX_STRIKE_BAND: constant(uint256) = 9 * 10**17
 DEFAULT_MAX_HORIZON: constant(uint256) = 90 * 86_400
 MAX_MAX_HORIZON: constant(uint256) = 365 * 86_400
-DEFAULT_MAX_NEW_SERIES: constant(uint256) = 8                # new series per rolling day
+DEFAULT_MAX_NEW_SERIES: constant(uint256) = 8                # new series per day window
 MIN_MAX_NEW_SERIES: constant(uint256) = 1
 MAX_MAX_NEW_SERIES: constant(uint256) = 64
 

@@ -63,7 +63,7 @@ _HEDGER_READS = (
     "max_slippage",
 )
 _GUARD_READS = (
-    "level", "latched", "conditions", "feed", "reading", "band", "max_deviation", "twap_window",
+    "level", "latched", "conditions", "feed", "read", "band", "max_deviation", "twap_window",
     "max_utilisation", "max_vega_ratio", "max_gamma_ratio", "risk_budget",
 )
 
@@ -163,7 +163,7 @@ def read_snapshot(vault_address: str, *, validate: bool = True) -> Snapshot:
             open_interest=s.get(("oi", sid)) / WAD, vol=m.vol / WAD, price=m.price / WAD, delta=m.delta / WAD,
             gamma=m.gamma / WAD, vega=m.vega / WAD, spot=cache_spot / WAD, mark_age=now - cache_time,
         ))
-    reading = r.get("guard.reading")
+    reading = r.get("guard.read")
     twap = spot = depth = None
     if reading.twap:  # 0 while the pool has no TWAP history
         twap, spot, depth = reading.twap / WAD, reading.pool_spot / WAD, reading.depth / WAD

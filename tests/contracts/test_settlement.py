@@ -1,7 +1,8 @@
 """Settlement when the vault's cash is short (SPEC.md, "Settlement"): with no hedge
 the payoff is paid pro rata from the cash there is and settlement never reverts;
-with a hedge, `settle` reverts until the hedge is sold for cash
-(`Hedger.raise_settlement_cash`, anyone).
+with a hedge, `settle` itself sells hedge for exactly the shortfall at the oracle
+floor (`Hedger.cover_settlement`); anyone may also raise the book's settlement need
+ahead of time (`Hedger.raise_settlement_cash`).
 
 The stress grid covers a rally of +200 %, and sales keep its worst loss within
 half of NAV, so cash falls short only beyond the grid: here the settlement price
@@ -96,12 +97,24 @@ def hedged_short(s, chain, owner, keeper, buyer, stranger, fund_system):
     return a, s.feed.latest_round()
 
 
-def test_settle_with_a_hedge_and_short_cash_waits_for_the_hedge_to_be_sold(s, hedged_short, stranger):
+def test_settle_with_a_hedge_and_short_cash_sells_the_hedge_for_the_shortfall(s, hedged_short, stranger):
+    """Changed: settle no longer reverts asking for raise_settlement_cash; it sells
+    hedge for exactly what it pays (Hedger.cover_settlement)."""
     a, rid = hedged_short
     owed = 5 * 27_000 * USD
     assert s.vault.total_idle() < owed
-    with ape.reverts("market: not enough cash, call hedger.raise_settlement_cash"):
-        s.options.settle(a, rid, sender=stranger)
+    hedge = s.vault.hedge_units()
+    tx = s.options.settle(a, rid, sender=stranger)
+    (sale,) = tx.events.filter(s.hedger.Rebalanced)
+    assert sale.kind == 2 and not sale.buy_underlying and 0 < sale.amount_in < hedge
+    (ev,) = tx.events.filter(s.options.Settled)
+    assert not ev.pro_rata and ev.total_payout == owed and ev.payoff_per_unit == 27_000 * WAD
+    assert s.vault.total_reserved() == owed
+
+
+def test_raise_settlement_cash_ahead_of_settle(s, hedged_short, stranger):
+    a, rid = hedged_short
+    owed = 5 * 27_000 * USD
     # anyone: refresh (the settlement need counts the expired series), sell the hedge
     s.book.update_marks(sender=stranger)
     assert s.book.settle_need() == 5 * 27_000 * WAD
@@ -116,15 +129,7 @@ def test_settle_with_a_hedge_and_short_cash_waits_for_the_hedge_to_be_sold(s, he
     assert s.book.settle_need() == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ape.exceptions.ContractLogicError,
-    reason="contract bug: Hedger.raise_settlement_cash sells hedge only up to OptionBook.settle_need "
-    "(intrinsic at the spot of the last refresh) while OptionMarket.settle needs the payoff at the "
-    "settlement round's price; when the spot has fallen since that round, settle keeps reverting "
-    "'market: not enough cash, call hedger.raise_settlement_cash' while the vault still holds hedge, "
-    "and raise_settlement_cash refuses ('hedger: cash covers the settlements')",
-)
+# Fixed (was a strict xfail): settle sizes the hedge sale by what it pays.
 def test_raise_settlement_cash_unblocks_settle_after_the_spot_fell(s, hedged_short, chain, owner, stranger):
     a, rid = hedged_short  # settlement price 30,000: 135,000 owed
     arbitrage(s.m, 25_000, stranger, chain)
@@ -136,4 +141,6 @@ def test_raise_settlement_cash_unblocks_settle_after_the_spot_fell(s, hedged_sho
     assert s.vault.hedge_units() > 0
     with ape.reverts("hedger: cash covers the settlements"):
         s.hedger.raise_settlement_cash(sender=stranger)
-    s.options.settle(a, rid, sender=stranger)  # reverts: not enough cash, hedge left
+    tx = s.options.settle(a, rid, sender=stranger)  # sells the rest of what it needs itself
+    (ev,) = tx.events.filter(s.options.Settled)
+    assert not ev.pro_rata and ev.total_payout == 5 * 27_000 * USD

@@ -199,7 +199,7 @@ def test_max_withdraw_and_redeem_are_honest(booked_vault, book, fund, depositor,
     max_redeem = vault.maxRedeem(depositor)
     assert vault.previewRedeem(max_redeem) <= 300 * USD
     # redeem checks the owner's balance, then the free collateral (was one check
-    # against maxRedeem, "vault: redeem over max"; see the xfail below).
+    # against maxRedeem, "vault: redeem over max").
     balance = vault.balanceOf(depositor)
     with ape.reverts("vault: redeem over max"):
         vault.redeem(balance + 1, sender=depositor)
@@ -212,21 +212,17 @@ def test_max_withdraw_and_redeem_are_honest(booked_vault, book, fund, depositor,
     assert vault.maxRedeem(depositor) == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="contract bug (minor, EIP-4626 tolerates it): Vault._max_redeem returns _to_shares(free, nav, False), "
-    "which understates the largest redeemable share amount by up to one asset unit's worth of shares, "
-    "so redeem(maxRedeem + 1) still succeeds",
-)
+# Fixed (was a strict xfail): maxRedeem is the exact maximum when free collateral binds.
 def test_max_redeem_is_the_maximum(booked_vault, book, fund, depositor, owner):
     """The old vault refused redeem(maxRedeem + 1) ("vault: redeem over max")."""
     vault = booked_vault
     fund(depositor, 1_000 * USD)
     vault.deposit(1_000 * USD, sender=depositor)
     book.set_stress_margin(700 * USD * WAD_PER_UNIT, sender=owner)
+    max_redeem = vault.maxRedeem(depositor)
+    vault.redeem(max_redeem, sender=depositor)  # the maximum goes through ...
     with ape.reverts():
-        vault.redeem(vault.maxRedeem(depositor) + 1, sender=depositor)
+        vault.redeem(1, sender=depositor)  # ... and not one share unit more
 
 
 def test_insolvent_book_floors_nav_at_zero(booked, book, fund, depositor, owner):

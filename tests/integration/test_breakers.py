@@ -194,7 +194,7 @@ def test_marks_stale_trips_reduce_only_and_withdrawals_stay_open_at_the_conserva
 
 def test_thin_liquidity_reduce_only_hedges_must_shrink_delta_and_loosening_waits_for_the_timelock(h, owner, keeper, stranger, chain):
     g = h.guard
-    depth = g.reading().depth  # the guard is the one reader of the pool now (was hedger.pool_depth())
+    depth = g.read.call().depth  # the guard is the one reader of the pool now (was hedger.pool_depth())
     nav = h.vault.totalAssets() * 10**12
     assert depth > nav // 100  # the default (1 % of NAV) is met
     tight = DEFAULTS[:4] + [10**18, DEFAULTS[5]]  # depth must be a whole NAV
@@ -238,7 +238,7 @@ def test_guardian_halts_and_resets_one_step_at_a_time(h, owner, guardian, attack
     # market and hedger poke); there is no vault-only entry point left to guard.
     assert "vault_check" not in [abi.name for abi in g.contract_type.abi if abi.type == "function"]
     tx = g.trip(3, sender=guardian)
-    assert levels(tx, g) == [(0, 3)] and g.halted()
+    assert levels(tx, g) == [(0, 3)] and g.exit_check()[1]
     with ape.reverts("vault: halted by the guardian, withdrawals wait"):
         h.vault.withdraw(1_000 * USD, sender=depositor)
     with ape.reverts("vault: halted by the guardian, withdrawals wait"):
@@ -248,7 +248,7 @@ def test_guardian_halts_and_resets_one_step_at_a_time(h, owner, guardian, attack
     g.poke(sender=stranger)
     assert g.level() == 3  # breakers never lift a halt
     assert levels(g.reset(sender=guardian), g) == [(3, 2)]
-    assert not g.halted() and h.vault.maxWithdraw(depositor) > 0  # withdraw-only: withdrawals open again
+    assert not g.exit_check()[1] and h.vault.maxWithdraw(depositor) > 0  # withdraw-only: withdrawals open again
     for expected in ((2, 1), (1, 0)):
         assert levels(g.reset(sender=guardian), g) == [expected]
     h.vault.withdraw(1_000 * USD, sender=depositor)
@@ -260,7 +260,7 @@ def test_a_halt_cannot_outlast_max_halt(h, owner, guardian, depositor, stranger,
     g.trip(3, sender=guardian)
     later(h, owner, chain, MAX_HALT + 1)
     # Changed: the halt ends by itself when its budget is spent, poke or not ...
-    assert not g.halted() and g.level() == 3 and g.halt_left() == 0
+    assert not g.exit_check()[1] and g.level() == 3 and g.halt_left() == 0
     h.vault.withdraw(1_000 * USD, sender=depositor)
     tx = g.poke(sender=stranger)
     assert levels(tx, g) == [(3, 2)]  # ... and the next measurement records withdraw-only

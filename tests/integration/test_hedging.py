@@ -108,7 +108,7 @@ def test_stale_oracle_blocks_rebalance(h, keeper, chain):
 def test_18_decimal_feed_prices_the_floor_correctly(project, deploy_hedged, market, owner, keeper, depositor, buyer, chain):
     feed18 = project.MockAggregator.deploy(18, 3_000 * WAD, "ETH / USD", sender=owner)
     h = seed(deploy_hedged(feed18), depositor, buyer, keeper, chain)
-    assert h.hedger.prices()[0] == 3_000 * WAD  # normalised by decimals(), not 1e10 off
+    assert h.guard.read.call().spot == 3_000 * WAD  # normalised by decimals(), not 1e10 off
     assert h.guard.spot()[0] == 3_000 * WAD
     floor = oracle_floor(h, 15_000 * USD)
     assert 4.9 * WAD < floor < 5 * WAD  # ~5 ETH for 15,000 USDC at 3,000

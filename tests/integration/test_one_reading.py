@@ -65,5 +65,5 @@ def test_one_transaction_cannot_make_the_guard_read_twice(project, h, owner, att
     assert reader.spot_seen() == 3_000 * WAD and reader.level_seen() == 0
     assert abs(pool_price(m) - 3_000) < 30  # the attacker swapped back
     # The next transaction reads afresh: the feed's 3,600 is what the guard sees now.
-    assert g.reading().spot == 3_600 * WAD
+    assert g.read.call().spot == 3_600 * WAD
     h.feed.set_answer(3_000 * 10**8, sender=owner)

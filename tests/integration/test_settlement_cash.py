@@ -1,6 +1,8 @@
 """Cash versus hedge: withdrawals keep the cash the book's in-the-money options need,
-expired series carry no delta, and a settlement short of cash is paid in full
-after anyone sells hedge for it (Hedger.raise_settlement_cash)."""
+expired series carry no delta, anyone may raise settlement cash ahead of time
+(Hedger.raise_settlement_cash, sized by the book's settlement need), and `settle`
+itself sells hedge for exactly what it pays (Hedger.cover_settlement), so a
+settlement short of cash is paid in full whatever the spot did since expiry."""
 import ape
 import pytest
 
@@ -63,9 +65,7 @@ def test_expired_series_carry_no_delta_and_short_cash_is_raised_from_the_hedge(i
     assert after.settle_need == 12_000 * WAD
     assert h.vault.total_idle() < 12_000 * USD
 
-    with ape.reverts("market: not enough cash, call hedger.raise_settlement_cash"):
-        h.options.settle(h.sid, rid, sender=stranger)
-    tx = h.hedger.raise_settlement_cash(sender=stranger)  # anyone
+    tx = h.hedger.raise_settlement_cash(sender=stranger)  # anyone, ahead of settlement
     (ev,) = tx.events.filter(h.hedger.Rebalanced)
     assert ev.kind == 2 and not ev.buy_underlying and ev.caller == stranger.address
     assert ev.amount_out >= sell_floor(h, ev.amount_in)  # at the oracle floor
@@ -84,12 +84,6 @@ def test_expired_series_carry_no_delta_and_short_cash_is_raised_from_the_hedge(i
     assert h.vault.total_reserved() == 0
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "contract bug: Hedger.raise_settlement_cash sizes the shortfall from OptionBook.settle_need, the expired "
-    "payoffs at the marks' cache spot, while OptionMarket.settle pays them at the first oracle round after "
-    "expiry; when the spot has fallen since expiry, settle demands raise_settlement_cash and "
-    "raise_settlement_cash refuses ('hedger: cash covers the settlements')"
-))
 def test_settlement_cash_is_raised_even_when_the_spot_fell_since_expiry(itm, owner, buyer, stranger, arb, chain):
     h = itm
     rid = expire_at(h, owner, arb, chain, 3_300)  # settles at 3,300: 12,000 USD
@@ -98,10 +92,17 @@ def test_settlement_cash_is_raised_even_when_the_spot_fell_since_expiry(itm, own
     h.feed.set_answer(3_000 * 10**8, sender=owner)
     h.book.update_marks(sender=stranger)  # settle_need at 3,000: 6,000 USD, which the cash covers
     assert h.book.settle_need() == 6_000 * WAD and 6_000 * USD <= h.vault.total_idle() < 12_000 * USD
-    with ape.reverts("market: not enough cash, call hedger.raise_settlement_cash"):
-        h.options.settle(h.sid, rid, sender=stranger)
-    h.hedger.raise_settlement_cash(sender=stranger)  # reverts: "hedger: cash covers the settlements"
-    h.options.settle(h.sid, rid, sender=stranger)
+    # Fixed: raise_settlement_cash sizes from the cache's spot (6,000 is covered) ...
+    with ape.reverts("hedger: cash covers the settlements"):
+        h.hedger.raise_settlement_cash(sender=stranger)
+    # ... but settle sells hedge for exactly what it pays at the settlement price
+    hedge = h.vault.hedge_units()
+    tx = h.options.settle(h.sid, rid, sender=stranger)
+    (ev,) = tx.events.filter(h.options.Settled)
+    assert ev.total_payout == 12_000 * USD and not ev.pro_rata
+    (sale,) = tx.events.filter(h.hedger.Rebalanced)
+    assert sale.kind == 2 and not sale.buy_underlying and sale.amount_out >= sell_floor(h, sale.amount_in)
+    assert 0 < h.vault.hedge_units() < hedge
     paid = h.m.usdc.balanceOf(buyer)
     h.options.claim(h.sid, sender=buyer)
     assert h.m.usdc.balanceOf(buyer) - paid == 12_000 * USD
