@@ -82,7 +82,8 @@ from keeper.policy import (
 )
 
 __all__ = [
-    "GAS", "MarketConfig", "SimConfig", "StaticConfig", "MarketPaths", "make_market", "read_price_csv",
+    "GAS", "MarketConfig", "SimConfig", "StaticConfig", "MarketPaths", "make_market", "market_from_prices",
+    "read_price_csv",
     "Simulator", "StrategyResult", "run_backtest", "resolve_strategy", "no_hedge", "hedge_every", "fixed_band",
     "StrategyUnavailable", "MODELS",
 ]
@@ -167,7 +168,7 @@ class SimConfig:
 class StaticConfig:
     """Config of the static strategies: the vol they post and their smallest trade."""
 
-    vol: float = 0.60                  # fixed realised-vol estimate (the runner sets the model's nominal vol)
+    vol: float | None = None           # fixed realised-vol estimate; None: the runner uses the model's nominal vol
     vol_premium: float = 0.05          # added to it: atm_vol = vol + vol_premium
     step_seconds: int = 3_600          # the simulation step (set by the runner)
     min_trade_usd: float = 100.0       # skip smaller hedge trades (gas and fees)
@@ -461,8 +462,7 @@ def make_market(
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     rng_fit, rng_path, rng_depth = (np.random.default_rng(s) for s in ss.spawn(3))
     dt = step_s / SECONDS_PER_YEAR
-    depth_mult = np.ones(steps + 1)
-    outage = np.zeros(steps + 1, dtype=np.bool_)
+    depth_mult = outage = None
     if model == "csv" and csv is None:
         raise ValueError("model csv needs --csv FILE")
     if model == "gbm":
@@ -491,21 +491,38 @@ def make_market(
         price = np.stack([grid[s : s + steps + 1] for s in starts])
         lr = np.diff(np.log(grid))
         nominal = float(np.std(lr) * math.sqrt(SECONDS_PER_YEAR / step_s))
+    return market_from_prices(model, price, step_s, nominal, cfg, params, rng_depth, depth_mult, outage)
+
+
+def market_from_prices(model: str, price: np.ndarray, step_seconds: int, nominal_vol: float,
+                       cfg: MarketConfig | None = None, params: Params | None = None, rng=None,
+                       depth_mult: np.ndarray | None = None, outage: np.ndarray | None = None) -> MarketPaths:
+    """The market plumbing over given prices (n, T+1): the Chainlink-like oracle, the pool depth
+    regime and the TWAP (module doc). `depth_mult` (T+1,) scales the depth; `outage` (T+1,) marks
+    steps at which the feed posts nothing."""
+    cfg = cfg or MarketConfig()
+    params = params or Params.from_constants()
+    price = np.ascontiguousarray(price, dtype=np.float64)
+    if price.ndim != 2 or price.shape[1] < 2:
+        raise ValueError("prices must have shape (n_paths, n_steps + 1) with at least one step")
     if not np.all(np.isfinite(price)) or np.any(price <= 0):
         raise ValueError(f"model {model} produced a non-finite or non-positive price")
-    price = np.ascontiguousarray(price)
+    m = price.shape[1]
+    depth_mult = np.ones(m) if depth_mult is None else np.ascontiguousarray(depth_mult, dtype=np.float64)
+    outage = np.zeros(m, dtype=np.bool_) if outage is None else np.ascontiguousarray(outage, dtype=np.bool_)
+    rng = rng if rng is not None else np.random.default_rng(0)
     oracle = np.empty_like(price)
     oracle_t = np.empty_like(price)
     depth = np.empty_like(price)
-    noise = rng_depth.standard_normal(price.shape)
+    noise = rng.standard_normal(price.shape)
     _oracle_and_depth(
-        price, float(step_s), cfg.oracle_deviation, float(cfg.oracle_feed_heartbeat), outage, max(nominal, 1e-6),
-        DAY / step_s, cfg.depth_elasticity, cfg.depth_noise, cfg.depth_half_life_days * DAY / step_s, noise,
-        cfg.pool_depth_usd, depth_mult, oracle, oracle_t, depth,
+        price, float(step_seconds), cfg.oracle_deviation, float(cfg.oracle_feed_heartbeat), outage,
+        max(nominal_vol, 1e-6), DAY / step_seconds, cfg.depth_elasticity, cfg.depth_noise,
+        cfg.depth_half_life_days * DAY / step_seconds, noise, cfg.pool_depth_usd, depth_mult, oracle, oracle_t, depth,
     )
-    twap = _twap(price, max(1, int(round(params.twap_window / step_s))))
-    return MarketPaths(model, np.arange(steps + 1, dtype=np.int64) * step_s, price, oracle, oracle_t, twap, depth,
-                       float(nominal), step_s)
+    twap = _twap(price, max(1, int(round(params.twap_window / step_seconds))))
+    return MarketPaths(model, np.arange(m, dtype=np.int64) * step_seconds, price, oracle, oracle_t, twap, depth,
+                       float(nominal_vol), int(step_seconds))
 
 
 def garch_history(cfg: MarketConfig, step_s: int, rng, csv=None) -> np.ndarray:
@@ -584,7 +601,7 @@ BS_NAMES = (
  B_GWEI, N_BS) = range(27)
 
 # Audit logs (tests): one row per accepted sale / landed hedge trade.
-(L_PATH, L_T, L_S, L_S0, L_HEDGE, L_NAV, L_B, L_M, L_V, L_G, L_CASH, N_SALE_LOG) = range(12)
+(L_PATH, L_T, L_S, L_S0, L_HEDGE, L_NAV, L_B, L_M, L_V, L_G, L_CASH, L_Q, L_SLOT, N_SALE_LOG) = range(14)
 (R_PATH, R_T, R_LEVEL, R_ETH, R_NOTIONAL, R_NAV, R_HOURLY, R_HCAP, R_DAILY, R_DCAP, R_PREV, R_BEFORE, R_AFTER,
  R_BAND, R_KIND, N_TRADE_LOG) = range(16)
 
@@ -1076,6 +1093,8 @@ def _sell_option(st, ser, gridc, gd, acc, i, q, pick, t, S, pv, grid, day_expl, 
         slog[r, L_V] = V2
         slog[r, L_G] = G2
         slog[r, L_CASH] = st[i, CASH]
+        slog[r, L_Q] = q
+        slog[r, L_SLOT] = slot
         for s in range(ns):  # the book after the sale: q, K, call per slot
             live = ser[i, s, LIVE] > 0.5
             slog[r, N_SALE_LOG + 3 * s] = ser[i, s, Q] if live else 0.0
@@ -1455,6 +1474,7 @@ class StrategyResult:
     day_expl: np.ndarray   # (n, days) explained P&L per day (edge + carry - costs), USD
     max_dd: np.ndarray     # (n,) max drawdown of NAV per share
     final: np.ndarray      # (n, N_ST) the end state
+    final_series: np.ndarray  # (n, slots, N_SER) the series at the end
     seconds: float         # wall time of the simulation (policy included)
     path_steps: int
     sale_log: np.ndarray | None = None
@@ -1476,7 +1496,7 @@ class StrategyResult:
             logs[f] = None if a.sale_log is None else np.concatenate([getattr(p, f) for p in parts])
         return StrategyResult(
             a.name, a.model, a.nav0, a.step_seconds, cat("acc"), cat("trips"), cat("day_nav"), cat("day_nps"),
-            cat("day_expl"), cat("max_dd"), cat("final"), sum(p.seconds for p in parts),
+            cat("day_expl"), cat("max_dd"), cat("final"), cat("final_series"), sum(p.seconds for p in parts),
             sum(p.path_steps for p in parts), **logs,
         )
 
@@ -1675,7 +1695,7 @@ class Simulator:
         seconds = time.perf_counter() - t_start
         return StrategyResult(
             name, m.model, self.cfg.nav0, m.step_seconds, acc, trips, day_nav, day_nps, day_expl,
-            st[:, MAX_DD].copy(), st, seconds, n * steps,
+            st[:, MAX_DD].copy(), st, ser, seconds, n * steps,
             slog[: tcount[0]] if audit else None, tlog[: tcount[1]] if audit else None,
         )
 
@@ -1821,8 +1841,10 @@ def resolve_strategy(spec: str):
 
 def _dynamic_allocator():
     """keeper.allocator.allocate and its default config, if the allocator is in this tree."""
+    import importlib
+
     try:
-        from keeper import allocator
+        allocator = importlib.import_module("keeper.allocator")
     except ModuleNotFoundError as err:
         if err.name in ("keeper.allocator",):
             raise StrategyUnavailable(
@@ -1901,7 +1923,7 @@ def run_backtest(
         for name, policy, pcfg in resolved:
             if pcfg is None:
                 base = static_cfg or StaticConfig()
-                pcfg = replace(base, vol=market.nominal_vol if static_cfg is None else base.vol, step_seconds=step_s)
+                pcfg = replace(base, vol=market.nominal_vol if base.vol is None else base.vol, step_seconds=step_s)
             cb = (lambda k, _n=name: progress(_n, k)) if progress else None
             parts[name].append(sim.run(name, policy, pcfg, progress=cb, audit=audit))
     return {name: StrategyResult.concat(parts[name]) for name in names}
