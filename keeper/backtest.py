@@ -600,6 +600,9 @@ BS_NAMES = (
  B_VEGA, B_MARGIN, B_NEED, B_IV, B_RVS, B_RVL, B_TREND, B_ACCEL, B_LEVEL, B_BUDGET, B_ROOM, B_COOL,
  B_GWEI, N_BS) = range(27)
 
+# wk[:, i]: per-path values handed from one phase of a step to the next
+W_OK, W_NAV, W_L, W_D, W_G, W_V, W_IV, N_WK = range(8)
+
 # Audit logs (tests): one row per accepted sale / landed hedge trade.
 (L_PATH, L_T, L_S, L_S0, L_HEDGE, L_NAV, L_B, L_M, L_V, L_G, L_CASH, L_Q, L_SLOT, N_SALE_LOG) = range(14)
 (R_PATH, R_T, R_LEVEL, R_ETH, R_NOTIONAL, R_NAV, R_HOURLY, R_HCAP, R_DAILY, R_DCAP, R_PREV, R_BEFORE, R_AFTER,
@@ -612,12 +615,12 @@ _DUST = 1e-12  # ETH: a hedge below this is none
 # ====================================================================== kernels: helpers
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _payoff(S, K, call):
     return max(S - K, 0.0) if call > 0.5 else max(K - S, 0.0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _book(ser, i, S, s0):
     """(Taylor liability sum L + D dS + G dS^2 / 2 (not yet floored at 0), D, G, V, open interest)
     from path i's cached marks; SPEC's L(S) is max(0, first)."""
@@ -638,7 +641,7 @@ def _book(ser, i, S, s0):
     return L + D * dS + 0.5 * G * dS * dS, D, G, V, oi
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _grid_recompute(ser, i, s0, grid, unit, gridc):
     """The cached grid payoffs of path i at cache spot s0: gridc[i, k] = sum_s ceil_unit(q_s payoff_s(s0 (1 + GRID[k])))."""
     inv = 1.0 / unit
@@ -654,7 +657,7 @@ def _grid_recompute(ser, i, s0, grid, unit, gridc):
                 gridc[i, k] += math.ceil(q * pay * inv) * unit
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _grid_term_change(ser, i, s, q_old, q_new, s0, grid, unit, k):
     """term(q_new) - term(q_old) of slot s at shock k (SPEC: a sale adds exactly this, settlement subtracts term(q))."""
     K = ser[i, s, K_]
@@ -664,7 +667,7 @@ def _grid_term_change(ser, i, s, q_old, q_new, s0, grid, unit, k):
     return (math.ceil(q_new * pay * inv) - math.ceil(q_old * pay * inv)) * unit
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _stress(gridc, i, s0, hedge, grid):
     """SPEC stress loss M = max(0, max_k(grid_k - hedge S0 GRID[k])) from the cached grid payoffs."""
     worst = 0.0
@@ -675,7 +678,7 @@ def _stress(gridc, i, s0, hedge, grid):
     return worst
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _settle_need(ser, i, t, s0):
     """Intrinsic value at S0 of the expired, unsettled series."""
     c = 0.0
@@ -685,7 +688,7 @@ def _settle_need(ser, i, t, s0):
     return c
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _budget(st, i, t, rate):
     """Effective risk budget now: a lower target applies at once, a higher one at `rate` per hour."""
     tgt = st[i, B_TGT]
@@ -695,20 +698,20 @@ def _budget(st, i, t, rate):
     return min(tgt, base + rate * (t - st[i, B_T]) / 3600.0)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _bucket(used, cap, window, elapsed):
     """Leaky bucket: `used` drains `cap` per `window` (empty after a full window)."""
     drained = cap * min(elapsed, window) / window
     return 0.0 if drained >= used else used - drained
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _nav(st, ser, i, S):
     L, D, G, V, oi = _book(ser, i, S, st[i, S0])
     return max(0.0, st[i, CASH] + st[i, HEDGE] * S - max(0.0, L))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _gas(st, acc, i, gas, S, pv, day_expl, dj):
     """Pay `gas` units at the configured gwei and ETH at S, out of cash."""
     usd = gas * pv[P_GWEI] * 1e-9 * S
@@ -718,21 +721,21 @@ def _gas(st, acc, i, gas, S, pv, day_expl, dj):
         day_expl[i, dj] -= usd
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _sell_to_pool(y, P, depth, fee):
     """USD out for selling y ETH: fee on the input, average price P (1 - f/2), f = notional / (100 depth)."""
     f = min(y * P / (100.0 * depth), 1.0)
     return y * (1.0 - fee) * P * (1.0 - 0.5 * f)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _buy_from_pool(usd, P, depth, fee):
     """ETH out for `usd` in: fee on the input, average price P (1 + f/2), f = usd / (100 depth)."""
     f = usd / (100.0 * depth)
     return usd * (1.0 - fee) / (P * (1.0 + 0.5 * f))
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _raise_settlement_cash(st, acc, i, need, S, P, depth, pv, day_expl, dj, tlog, tcount, t):
     """Hedger.raise_settlement_cash: sell hedge toward `need` USD at the oracle floor (no band, caps or cooldown)."""
     hedge = st[i, HEDGE]
@@ -775,89 +778,93 @@ def _raise_settlement_cash(st, acc, i, need, S, P, depth, pv, day_expl, dj, tlog
 
 
 @njit(cache=True)
-def _poke(st, last_seen, trips, acc, i, t, S, oracle_t, twap, depth, nav_known, nav, pv, blv):
-    """RiskGuard.poke: measure the six breakers, latch / clear, roll the anchors, move the level."""
-    bits = 0
-    if t - oracle_t > pv[P_HEARTBEAT]:
-        bits |= 1 << ORACLE_STALE
-    if abs(twap - S) > pv[P_MAX_DEV] * S:
-        bits |= 1 << DEX_DEVIATION
-    w = pv[P_SPOT_WIN]
-    move = 0.0
-    a = st[i, ANCHOR]
-    start = st[i, ANCHOR_T]
-    if a != 0.0 and t < start + 2.0 * w:
-        move = abs(S - a) / a
-    a = st[i, PREV_ANCHOR]
-    if a != 0.0 and t < start + w:
-        move = max(move, abs(S - a) / a)
-    if move > pv[P_SPOT_MOVE]:
-        bits |= 1 << SPOT_MOVE
-    pps = 0.0
-    if not nav_known:
-        bits |= 1 << MARKS_STALE
-    else:
-        pps = nav / st[i, SHARES]
-        w = pv[P_DD_WIN]
-        peak = 0.0
-        start = st[i, PEAK_T]
-        if t < start + 2.0 * w:
-            peak = st[i, PEAK]
-        if t < start + w:
-            peak = max(peak, st[i, PREV_PEAK])
-        if peak > pps and (peak - pps) / peak > pv[P_MAX_DD]:
-            bits |= 1 << NAV_DRAWDOWN
-        if nav != 0.0 and depth < pv[P_MIN_DEPTH] * nav:
-            bits |= 1 << THIN_LIQUIDITY
-    latched = int(st[i, LATCHED])
-    cd = pv[P_COOLDOWN]
-    if bits != 0 or latched != 0:
-        for b in range(6):
-            bit = 1 << b
-            if bits & bit:
-                last_seen[i, b] = t
-                if not latched & bit:
-                    latched |= bit
-                    trips[i, b] += 1.0
-                    acc[i, A_TRIPS] += 1.0
-            elif latched & bit and t >= last_seen[i, b] + cd:
-                latched &= ~bit
-        st[i, LATCHED] = latched
-    # roll the anchors (after measuring against the old ones)
-    w = pv[P_SPOT_WIN]
-    if st[i, ANCHOR] == 0.0 or t >= st[i, ANCHOR_T] + w:
-        if st[i, ANCHOR] != 0.0 and t < st[i, ANCHOR_T] + 2.0 * w:
-            st[i, PREV_ANCHOR] = st[i, ANCHOR]
+def _poke_all(t, oracle, oracle_t, twap, depth, nav_known, navs, st, last_seen, trips, acc, pv, blv):
+    """RiskGuard.poke on every path: measure the six breakers, latch / clear, roll the anchors,
+    move the level. `nav_known[i]`: the marks are fresh (else NAV is unreadable: marks_stale).
+    One call per step (a phase over all paths, so the arrays are referenced once, not per path)."""
+    for i in range(st.shape[0]):
+        S = oracle[i]
+        nav = navs[i]
+        # (relative tests written as |x - a| > f a: the same as |x - a| / a > f for a > 0, without a division)
+        bits = 0
+        if t - oracle_t[i] > pv[P_HEARTBEAT]:
+            bits |= 1 << ORACLE_STALE
+        if abs(twap[i] - S) > pv[P_MAX_DEV] * S:
+            bits |= 1 << DEX_DEVIATION
+        w = pv[P_SPOT_WIN]
+        f = pv[P_SPOT_MOVE]
+        a = st[i, ANCHOR]
+        start = st[i, ANCHOR_T]
+        if a != 0.0 and t < start + 2.0 * w and abs(S - a) > f * a:
+            bits |= 1 << SPOT_MOVE
+        a = st[i, PREV_ANCHOR]
+        if a != 0.0 and t < start + w and abs(S - a) > f * a:
+            bits |= 1 << SPOT_MOVE
+        pps = 0.0
+        if not nav_known[i]:
+            bits |= 1 << MARKS_STALE
         else:
-            st[i, PREV_ANCHOR] = S
-        st[i, ANCHOR] = S
-        st[i, ANCHOR_T] = t
-    if nav_known:
-        w = pv[P_DD_WIN]
-        if st[i, PEAK] == 0.0 or t >= st[i, PEAK_T] + w:
-            if st[i, PEAK] != 0.0 and t < st[i, PEAK_T] + 2.0 * w:
-                st[i, PREV_PEAK] = st[i, PEAK]
+            pps = nav / st[i, SHARES]
+            w = pv[P_DD_WIN]
+            peak = 0.0
+            start = st[i, PEAK_T]
+            if t < start + 2.0 * w:
+                peak = st[i, PEAK]
+            if t < start + w:
+                peak = max(peak, st[i, PREV_PEAK])
+            if peak > pps and peak - pps > pv[P_MAX_DD] * peak:
+                bits |= 1 << NAV_DRAWDOWN
+            if nav != 0.0 and depth[i] < pv[P_MIN_DEPTH] * nav:
+                bits |= 1 << THIN_LIQUIDITY
+        latched = int(st[i, LATCHED])
+        cd = pv[P_COOLDOWN]
+        if bits != 0 or latched != 0:
+            for b in range(6):
+                bit = 1 << b
+                if bits & bit:
+                    last_seen[i, b] = t
+                    if not latched & bit:
+                        latched |= bit
+                        trips[i, b] += 1.0
+                        acc[i, A_TRIPS] += 1.0
+                elif latched & bit and t >= last_seen[i, b] + cd:
+                    latched &= ~bit
+            st[i, LATCHED] = latched
+        # roll the anchors (after measuring against the old ones)
+        w = pv[P_SPOT_WIN]
+        if st[i, ANCHOR] == 0.0 or t >= st[i, ANCHOR_T] + w:
+            if st[i, ANCHOR] != 0.0 and t < st[i, ANCHOR_T] + 2.0 * w:
+                st[i, PREV_ANCHOR] = st[i, ANCHOR]
             else:
-                st[i, PREV_PEAK] = pps
-            st[i, PEAK] = pps
-            st[i, PEAK_T] = t
-        elif pps > st[i, PEAK]:
-            st[i, PEAK] = pps
-    target = 0.0
-    if latched != 0:
-        for b in range(6):
-            if latched & (1 << b):
-                target = max(target, blv[b])
-    level = st[i, LEVEL]
-    if target > level:
-        st[i, LEVEL] = target
-        st[i, LEVEL_SINCE] = t
-    elif target < level and t >= st[i, LEVEL_SINCE] + cd:
-        st[i, LEVEL] = level - 1.0
-        st[i, LEVEL_SINCE] = t
+                st[i, PREV_ANCHOR] = S
+            st[i, ANCHOR] = S
+            st[i, ANCHOR_T] = t
+        if nav_known[i]:
+            w = pv[P_DD_WIN]
+            if st[i, PEAK] == 0.0 or t >= st[i, PEAK_T] + w:
+                if st[i, PEAK] != 0.0 and t < st[i, PEAK_T] + 2.0 * w:
+                    st[i, PREV_PEAK] = st[i, PEAK]
+                else:
+                    st[i, PREV_PEAK] = pps
+                st[i, PEAK] = pps
+                st[i, PEAK_T] = t
+            elif pps > st[i, PEAK]:
+                st[i, PEAK] = pps
+        target = 0.0
+        if latched != 0:
+            for b in range(6):
+                if latched & (1 << b):
+                    target = max(target, blv[b])
+        level = st[i, LEVEL]
+        if target > level:
+            st[i, LEVEL] = target
+            st[i, LEVEL_SINCE] = t
+        elif target < level and t >= st[i, LEVEL_SINCE] + cd:
+            st[i, LEVEL] = level - 1.0
+            st[i, LEVEL_SINCE] = t
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _fill_inputs(ser, i, s, S, t, rate, gS, gK, gT, gR, gV, gC, gidx, m):
     """Queue series (i, s) for the Greeks kernel at spot S and time t; returns the new count."""
     gS[m] = S
@@ -871,7 +878,7 @@ def _fill_inputs(ser, i, s, S, t, rate, gS, gK, gT, gR, gV, gC, gidx, m):
     return m + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _take_greeks(ser, gidx, m, gS, oP, oD, oG, oV, oTh, to_cache):
     """Store kernel outputs as current values (and as cached marks if `to_cache`); a mark is
     max(BS price, intrinsic) (SPEC: P_i)."""
@@ -892,8 +899,11 @@ def _take_greeks(ser, gidx, m, gS, oP, oD, oG, oV, oTh, to_cache):
 
 _ASSET_UNIT = 1e-6  # USD: premiums are rounded up to whole units of the 6-decimal stablecoin
 
+# The helpers are inlined (numba IR) into the two step kernels: a call that passes arrays costs
+# atomic reference counting per array, which took ~15 % of the run time before.
 
-@njit(cache=True)
+
+@njit(cache=True, inline="always")
 def _rebalance(st, ser, acc, i, x, t, S, P, tw, dep, fresh, pv, day_expl, dj, tlog, tcount):
     """Hedger.rebalance of x ETH (+ buy, - sell) with every on-chain check; a refused trade changes nothing."""
     level = st[i, LEVEL]
@@ -1005,7 +1015,7 @@ def _rebalance(st, ser, acc, i, x, t, S, P, tw, dep, fresh, pv, day_expl, dj, tl
     _gas(st, acc, i, pv[P_GAS_REBAL], S, pv, day_expl, dj)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _sell_option(st, ser, gridc, gd, acc, i, q, pick, t, S, pv, grid, day_expl, dj, slog, tcount):
     """OptionMarket.buy of q ETH of an open series (chosen by `pick` in [0, 1)); refused unless every SPEC limit holds."""
     acc[i, A_ATTEMPTS] += 1.0
@@ -1104,7 +1114,7 @@ def _sell_option(st, ser, gridc, gd, acc, i, q, pick, t, S, pv, grid, day_expl, 
 
 
 @njit(cache=True)
-def _observe(j, price, oracle, oracle_t, twap, depth, alive, st, ser, gridc, last_seen, trips, acc, pv, grid, blv,
+def _observe(j, price, oracle, oracle_t, twap, depth, alive, st, ser, gridc, last_seen, trips, acc, pv, grid, blv, wk,
              gS, gK, gT, gR, gV, gC, gidx, oP, oD, oG, oV, oTh, refresh, bsm, day_expl, tlog, tcount):
     """Step j, before the policy: estimators, settlement, marks refresh, guard poke, BookState rows."""
     n = st.shape[0]
@@ -1118,6 +1128,7 @@ def _observe(j, price, oracle, oracle_t, twap, depth, alive, st, ser, gridc, las
     a_s = 2.0 ** (-dt / pv[P_RVS_HL])
     a_l = 2.0 ** (-dt / pv[P_RVL_HL])
     a_t = 2.0 ** (-dt / pv[P_TR_HL])
+    per_day = 86400.0 / dt
     use_alive = pv[P_USE_ALIVE] > 0.5
     m = 0
     for i in range(n):
@@ -1136,7 +1147,7 @@ def _observe(j, price, oracle, oracle_t, twap, depth, alive, st, ser, gridc, las
             st[i, TR_NUM] = a_t * st[i, TR_NUM] + r
             st[i, TR_DEN] = a_t * st[i, TR_DEN] + dty
             trend = st[i, TR_NUM] / st[i, TR_DEN]
-            st[i, ACCEL] = a_s * st[i, ACCEL] + (1.0 - a_s) * (trend - st[i, TREND_PREV]) / (dt / 86400.0)
+            st[i, ACCEL] = a_s * st[i, ACCEL] + (1.0 - a_s) * (trend - st[i, TREND_PREV]) * per_day
             st[i, TREND_PREV] = trend
         # settlement of expired series, at the first oracle round at or after expiry
         raised = False
@@ -1182,8 +1193,6 @@ def _observe(j, price, oracle, oracle_t, twap, depth, alive, st, ser, gridc, las
     _take_greeks(ser, gidx, m, gS, oP, oD, oG, oV, oTh, refresh)
     for i in range(n):
         S = oracle[i]
-        keeper = alive[i] if use_alive else True
-        fresh = t - oracle_t[i] <= pv[P_HEARTBEAT]
         n_live = 0
         carry = 0.0
         vol_sum = 0.0
@@ -1216,17 +1225,27 @@ def _observe(j, price, oracle, oracle_t, twap, depth, alive, st, ser, gridc, las
                 acc[i, A_MARK_TX] += 1.0
         s0 = st[i, S0]
         L, D, G, V, oi = _book(ser, i, S, s0)
-        L = max(0.0, L)
-        marks_ok = oi <= 0.0 or (t - st[i, T0] <= pv[P_MARK_AGE] and abs(S - s0) <= pv[P_DRIFT] * s0)
-        nav = max(0.0, st[i, CASH] + st[i, HEDGE] * S - L)
-        _poke(st, last_seen, trips, acc, i, t, S, oracle_t[i], twap[i], depth[i], marks_ok, nav, pv, blv)
-        if keeper and st[i, LEVEL] > 0.0:  # outside normal, the keeper pokes so the level can recover
-            _gas(st, acc, i, pv[P_GAS_POKE], S, pv, day_expl, dj)
-            acc[i, A_POKES] += 1.0
-            nav = max(0.0, st[i, CASH] + st[i, HEDGE] * S - L)
+        wk[W_OK, i] = oi <= 0.0 or (t - st[i, T0] <= pv[P_MARK_AGE] and abs(S - s0) <= pv[P_DRIFT] * s0)
+        wk[W_NAV, i] = max(0.0, st[i, CASH] + st[i, HEDGE] * S - max(0.0, L))
+        wk[W_L, i] = max(0.0, L)
+        wk[W_D, i] = D
+        wk[W_G, i] = G
+        wk[W_V, i] = V
+        wk[W_IV, i] = vol_sum / n_vol if n_vol > 0 else st[i, VOL]
         acc[i, A_CARRY] += carry
         if dc >= 0:
             day_expl[i, dc] += carry
+    _poke_all(t, oracle, oracle_t, twap, depth, wk[W_OK] > 0.5, wk[W_NAV], st, last_seen, trips, acc, pv, blv)
+    for i in range(n):
+        S = oracle[i]
+        keeper = alive[i] if use_alive else True
+        fresh = t - oracle_t[i] <= pv[P_HEARTBEAT]
+        s0 = st[i, S0]
+        nav = wk[W_NAV, i]
+        if keeper and st[i, LEVEL] > 0.0:  # outside normal, the keeper pokes so the level can recover
+            _gas(st, acc, i, pv[P_GAS_POKE], S, pv, day_expl, dj)
+            acc[i, A_POKES] += 1.0
+            nav = max(0.0, st[i, CASH] + st[i, HEDGE] * S - wk[W_L, i])
         # what the policy sees
         elapsed = t - st[i, CAPS_T]
         hcap = nav * pv[P_HOURLY]
@@ -1244,12 +1263,12 @@ def _observe(j, price, oracle, oracle_t, twap, depth, alive, st, ser, gridc, las
         bsm[B_HWM, i] = max(st[i, HWM], nav / st[i, SHARES])
         bsm[B_CASH, i] = st[i, CASH]
         bsm[B_HEDGE, i] = st[i, HEDGE]
-        bsm[B_DELTA, i] = D
-        bsm[B_GAMMA, i] = G
-        bsm[B_VEGA, i] = V
+        bsm[B_DELTA, i] = wk[W_D, i]
+        bsm[B_GAMMA, i] = wk[W_G, i]
+        bsm[B_VEGA, i] = wk[W_V, i]
         bsm[B_MARGIN, i] = _stress(gridc, i, s0, st[i, HEDGE], grid)
         bsm[B_NEED, i] = max(0.0, _settle_need(ser, i, t, s0) - st[i, CASH])
-        bsm[B_IV, i] = vol_sum / n_vol if n_vol > 0 else st[i, VOL]
+        bsm[B_IV, i] = wk[W_IV, i]
         bsm[B_RVS, i] = math.sqrt(st[i, RVS_NUM] / st[i, RVS_DEN])
         bsm[B_RVL, i] = math.sqrt(st[i, RVL_NUM] / st[i, RVL_DEN])
         bsm[B_TREND, i] = st[i, TR_NUM] / st[i, TR_DEN]
@@ -1339,6 +1358,8 @@ def _act(j, price, oracle, oracle_t, twap, depth, alive, o_budget, o_vol, o_trad
         _greeks_kernel(gS[:m], gK[:m], gT[:m], gR[:m], gV[:m], gC[:m], oP[:m], oD[:m], oG[:m], oV[:m], oTh[:m])
         _take_greeks(ser, gidx, m, gS, oP, oD, oG, oV, oTh, posted)
     T1 = int(pv[P_STEPS]) + 1  # ev_off has n (T + 1) + 1 entries, path-major
+    day_end = j % spd == 0
+    d = j // spd
     for i in range(n):
         S = oracle[i]
         P = price[i]
@@ -1361,8 +1382,7 @@ def _act(j, price, oracle, oracle_t, twap, depth, alive, o_budget, o_vol, o_trad
         st[i, DD_PEAK] = max(st[i, DD_PEAK], nps)
         if st[i, DD_PEAK] > 0.0:
             st[i, MAX_DD] = max(st[i, MAX_DD], 1.0 - nps / st[i, DD_PEAK])
-        if j % spd == 0:
-            d = j // spd
+        if day_end:
             day_nav[i, d] = nav
             day_nps[i, d] = nps
 
@@ -1606,6 +1626,9 @@ class Simulator:
             self.alive = rng.random((n, steps + 1)) >= self.cfg.keeper_miss_prob
         else:
             self.alive = np.ones((1, 1), dtype=np.bool_)
+        # step-major copies of the market, shared by every run: the kernels read one contiguous row per step
+        self._rows = tuple(np.ascontiguousarray(getattr(market, f).T) for f in _PATH_FIELDS)
+        self._alive_rows = np.ascontiguousarray(self.alive.T)
 
     def initial_state(self) -> tuple[np.ndarray, np.ndarray]:
         m, cfg = self.market, self.cfg
@@ -1643,6 +1666,7 @@ class Simulator:
         st, ser = self.initial_state()
         gridc = np.zeros((n, self.grid.size))  # the book's cached grid payoffs (SPEC), USD
         gd = np.zeros(self.grid.size)  # scratch: one sale's change of the grid payoffs
+        wk = np.zeros((N_WK, n))  # scratch: per-path values passed between the phases of a step
         last_seen = np.zeros((n, 6))
         trips = np.zeros((n, 6))
         acc = np.zeros((n, N_ACC))
@@ -1666,10 +1690,10 @@ class Simulator:
             slog = np.zeros((0, N_SALE_LOG + 3 * self.n_slots))
             tlog = np.zeros((0, N_TRADE_LOG))
         tcount = np.zeros(2, dtype=np.int64)
-        views = {name_: bsm[r] for r, name_ in enumerate(BS_NAMES)}
-        # step-major copies: the kernels read one contiguous row per step
-        pr, orc, ort, tw, dep = (np.ascontiguousarray(getattr(m, f).T) for f in _PATH_FIELDS)
-        alive = np.ascontiguousarray(self.alive.T)
+        # one BookState whose arrays are rows of bsm, refilled in place by the kernel every step
+        state = BookState(**{name_: bsm[r] for r, name_ in enumerate(BS_NAMES)})
+        pr, orc, ort, tw, dep = self._rows
+        alive = self._alive_rows
         use_alive = self.cfg.keeper_miss_prob > 0
         chunk = max(1, steps // 50)
         reported = 0
@@ -1677,11 +1701,11 @@ class Simulator:
         for j in range(steps + 1):
             row = (pr[j], orc[j], ort[j], tw[j], dep[j], alive[j] if use_alive else alive[0])
             _observe(j, *row, st, ser, gridc, last_seen, trips, acc,
-                     pv, self.grid, self.blv, gS, gK, gT, gR, gV, gC, gidx, oP, oD, oG, oV, oTh, refresh, bsm,
+                     pv, self.grid, self.blv, wk, gS, gK, gT, gR, gV, gC, gidx, oP, oD, oG, oV, oTh, refresh, bsm,
                      day_expl, tlog, tcount)
-            views["oracle_fresh"] = bsm[B_FRESH] > 0.5
-            views["level"] = bsm[B_LEVEL].astype(np.int64)
-            out = policy(BookState(**views), self.params, policy_cfg)
+            state.oracle_fresh = bsm[B_FRESH] > 0.5
+            state.level = bsm[B_LEVEL].astype(np.int64)
+            out = policy(state, self.params, policy_cfg)
             o_budget = _vector(out.budget_target, n, name, "budget_target")
             o_vol = _vector(out.atm_vol, n, name, "atm_vol")
             o_trade = _vector(out.trade_eth, n, name, "trade_eth")
