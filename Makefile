@@ -10,7 +10,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # pydantic-settings 2.16 warns about a field of ape-vyper's config at import; harmless.
 export PYTHONWARNINGS := ignore::UserWarning:pydantic_settings.sources.utils
 
-.PHONY: setup demo test test-fast bench clean check-python check-node
+.PHONY: setup demo test test-fast bench abis clean check-python check-node
 
 setup: $(VENV)/.installed node_modules/.installed
 
@@ -44,11 +44,13 @@ test: setup
 
 # Gas and speed benchmarks; each rewrites its own section of benchmarks/RESULTS.md.
 bench: setup
-	$(BIN)/python benchmarks/gas_vault.py
+	$(BIN)/python benchmarks/gas_ballast.py
 	$(BIN)/python benchmarks/gas_black_scholes.py
-	$(BIN)/python benchmarks/gas_book.py
-	$(BIN)/python benchmarks/gas_hedger.py
 	$(BIN)/python benchmarks/bench_greeks.py
+
+# The ABIs the keeper reads (keeper/abi/*.json) from the compiled contracts and npm; rerun after a contract changes.
+abis: setup
+	$(BIN)/python scripts/export_abis.py
 
 clean:
 	rm -rf .build .pytest_cache .hypothesis

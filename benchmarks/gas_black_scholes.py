@@ -1,13 +1,10 @@
-"""Gas of on-chain Black-Scholes and of the marks cache refresh.
+"""Gas of on-chain Black-Scholes.
 
-1. One `_greeks` evaluation (call and put price, delta, gamma, vega), measured
-   inside the EVM by `BlackScholesHarness.greeks_gas` with `msg.gas` before and
-   after: execution only (no 21,000 base, no calldata, no dispatch or ABI
-   decoding, no storage). Sampled over the accuracy-test domain.
-2. `OptionBook.update_marks()` with 1, 8 and 16 live series: `gasUsed` of the
-   whole transaction (21,000 base included), warm storage (the series were
-   created and marked earlier), one oracle read, and a MarkUpdated event per
-   series.
+One `_greeks` evaluation (call and put price, delta, gamma, vega), measured
+inside the EVM by `BlackScholesHarness.greeks_gas` with `msg.gas` before and
+after: execution only (no 21,000 base, no calldata, no dispatch or ABI
+decoding, no storage). Sampled over the accuracy-test domain. The refresh of
+the whole book (`update_marks`, per live series) is in gas_ballast.py.
 
     .venv/bin/python benchmarks/gas_black_scholes.py      (or: make bench)
 """
@@ -36,31 +33,12 @@ def greeks_gas(project, actors):
     return samples, at_money
 
 
-def update_marks_gas(project, actors):
-    from ape import chain
-
-    owner, keeper, guardian = actors[:3]
-    usdc = project.TestToken.deploy("USD Coin (test)", "USDC", 6, sender=owner)
-    feed = project.MockAggregator.deploy(8, 3_000 * 10**8, "ETH / USD", sender=owner)
-    out = {}
-    for n in (1, 8, 16):
-        vault = project.Vault.deploy(usdc, "v", "v", keeper, guardian, 0, sender=owner)
-        book = project.OptionBook.deploy(vault, feed, sender=owner)
-        for i in range(n):
-            strike = (2_600 + 50 * i) * WAD
-            book.create_series(strike, chain.pending_timestamp + (7 + i) * DAY, i % 2 == 0, 6 * 10**17, sender=keeper)
-        chain.pending_timestamp += 600
-        feed.set_answer(3_030 * 10**8, sender=owner)
-        out[n] = book.update_marks(sender=owner).gas_used
-    return out
-
-
 def measure(project, actors):
-    return greeks_gas(project, actors), update_marks_gas(project, actors)
+    return greeks_gas(project, actors)
 
 
 def main():
-    (samples, at_money), marks = on_local_chain(measure)
+    samples, at_money = on_local_chain(measure)
     med = int(statistics.median(samples))
     lines = [
         "| measurement | gas |",
@@ -68,20 +46,17 @@ def main():
         f"| `_greeks` (call+put price, delta, gamma, vega), execution only: min / median / max of 200 | {min(samples):,} / {med:,} / {max(samples):,} |",
         f"| `_greeks` at the money (S=K=3,000, 30 days, 60 %) | {at_money:,} |",
     ]
-    for n, gas in marks.items():
-        lines.append(f"| `update_marks()` with {n} live series, whole tx | {gas:,} ({(gas - 21_000) // n:,} per series beyond the base) |")
     table = "\n".join(lines)
     print(table)
     write_section(
-        "On-chain Black-Scholes and marks cache gas (gas_black_scholes.py)",
+        "On-chain Black-Scholes gas (gas_black_scholes.py)",
         "Command: `make bench` (runs `.venv/bin/python benchmarks/gas_black_scholes.py`).\n\n"
         "`_greeks` figures are execution gas measured in the EVM with `msg.gas` around the "
         "internal call (no 21,000 base, calldata, dispatch, ABI or storage), over 200 random "
         "inputs from the accuracy domain (spot 0.5..100,000, K/S 0.2..5, 1 h..2 y, vol 5..300 %, "
         "rate -5..20 %). Goal: <= 20,000. For scale, measured here: Lyra v1's library as deployed "
-        "spends ~57,000 on prices+delta+vega. `update_marks()` figures are whole-transaction "
-        "`gasUsed` (21,000 base included) with warm series: one oracle read, then per series "
-        "one `_greeks`, a mark write (7 slots) and an event.\n\n" + table,
+        "spends ~57,000 on prices+delta+vega. The book refresh per series is in the "
+        "gas_ballast.py section.\n\n" + table,
     )
 
 

@@ -3,11 +3,14 @@
 """
 @title Ballast Option Market: sales, long positions, settlement, claims
 @notice Buyers buy options the vault writes: `buy(series, size, max_premium,
-        deadline)` prices from the book's cached mark plus `spread`, pulls
-        the premium into the vault (the buyer approves the vault, which holds
-        all money), records the short interest in the book, and then asks the
-        book to check every limit (stress margin vs NAV x max_utilisation,
-        net vega, net gamma): a sale that breaks one reverts naming it.
+        deadline)` asks the risk guard for the level (a fresh measurement) and
+        the oracle reading of this transaction, has the book price the sale at
+        that spot (never below its value now, nor below the liability it adds:
+        see OptionBook.unit_price) and record it, pulls the premium (value x
+        (1 + spread)) into the vault (the buyer approves the vault, which holds
+        all money), and has the guard check every sale limit (stress margin,
+        net vega, net gamma, scaled by the keeper's risk budget): a sale that
+        breaks one reverts naming it.
 
         Long positions are an ERC-6909 ledger (minimal multi-token: balances
         per (holder, series id), per-id allowances, operators). Chosen over
@@ -17,53 +20,33 @@
         for. Positions stay freely transferable.
 
         After expiry anyone calls `settle(series, round_id)` with the oracle
-        round that is the first one updated at or after expiry (checked
-        on-chain, so nobody can pick a better price); the total payoff moves
-        into the vault's claims reserve, out of NAV, and holders `claim`.
-        Sizes are in wad of underlying (1e18 = 1 ETH); premiums and payoffs
-        in the vault asset's units.
+        round that is the first one updated at or after expiry (checked by
+        the guard, so nobody can pick a better price); the total payoff moves
+        into the vault's claims reserve, out of NAV, and holders `claim`. If
+        the vault's cash is short, the hedge is sold first (anyone may call
+        `Hedger.raise_settlement_cash`); with no hedge left the payoff is paid
+        pro rata from the cash there is, so settlement never reverts forever.
+        Sizes are in wad of underlying (1e18 = 1 ETH); premiums and payoffs in
+        the vault asset's units.
 @custom:kill The vault's guardian pauses or shuts the vault down: `buy` is
         refused, `settle` and `claim` keep working so buyers are always paid.
 """
 
-import oracle
+from interfaces import IOptionMarket
+from interfaces import IOptionBook
+from interfaces import IRiskGuard
+from interfaces import IVault
+from ethereum.ercs import IERC20Detailed
+import constants as c
 import param_timelock
 
+implements: IOptionMarket
+
 initializes: param_timelock
-exports: param_timelock.queued
+exports: (param_timelock.queued, param_timelock.cancel_change)
 
 
-interface IBook:
-    def series(sid: uint256) -> (uint256, uint256, bool): view
-    def marks(sid: uint256) -> (uint256, uint256, uint256, uint256, uint256, int256, uint256, uint256): view
-    def is_open(sid: uint256) -> bool: view
-    def check_marks() -> bool: view
-    def check_sale_limits() -> bool: view
-    def oracle_heartbeat() -> uint256: view
-    def record_sale(sid: uint256, size: uint256): nonpayable
-    def close_series(sid: uint256) -> uint256: nonpayable
-
-
-interface IVault:
-    def owner() -> address: view
-    def asset() -> address: view
-    def paused() -> bool: view
-    def is_shutdown() -> bool: view
-    def risk_guard() -> address: view
-    def collect_premium(buyer: address, amount: uint256): nonpayable
-    def reserve_payout(amount: uint256): nonpayable
-    def pay_claim(holder: address, amount: uint256): nonpayable
-
-
-interface IERC20Detailed:
-    def decimals() -> uint8: view
-
-
-interface IGuard:
-    def poke() -> uint8: nonpayable
-
-
-# ---------------------------------------------------------------- events (ERC-6909 + market)
+# ---------------------------------------------------------------- events (ERC-6909)
 
 event Transfer:
     caller: address
@@ -83,35 +66,12 @@ event Approval:
     id: indexed(uint256)
     amount: uint256
 
-event Bought:
-    buyer: indexed(address)
-    series_id: indexed(uint256)
-    size: uint256
-    premium: uint256
 
-event Settled:
-    series_id: indexed(uint256)
-    price: uint256
-    payoff_per_unit: uint256
-    total_payout: uint256
-
-event Claimed:
-    holder: indexed(address)
-    series_id: indexed(uint256)
-    size: uint256
-    amount: uint256
-
-event SpreadSet:
-    spread: uint256
-
-
-WAD: constant(uint256) = 10**18
-MAX_SPREAD: constant(uint256) = 2 * 10**17   # 20 %
+WAD: constant(uint256) = c.WAD
 
 vault: public(immutable(address))
 book: public(immutable(address))
-feed: public(immutable(address))
-FEED_DECIMALS: immutable(uint8)
+guard: public(immutable(address))
 ASSET_SCALE: immutable(uint256)
 
 spread: public(uint256)
@@ -128,26 +88,31 @@ payoff_per_unit: public(HashMap[uint256, uint256])
 
 
 @deploy
-def __init__(vault_: address, book_: address, feed_: address):
+def __init__(vault_: address, book_: address, guard_: address):
+    """
+    @param vault_ The vault (holds premiums and the claims reserve).
+    @param book_ The option book (series, marks, positions).
+    @param guard_ The risk guard (level, oracle, sale limits).
+    """
     assert vault_.is_contract, "market: vault not a contract"
     assert book_.is_contract, "market: book not a contract"
+    assert guard_.is_contract, "market: guard not a contract"
     vault = vault_
     book = book_
-    feed = feed_
-    FEED_DECIMALS = oracle._feed_decimals(feed_)
+    guard = guard_
     asset_decimals: uint8 = staticcall IERC20Detailed(staticcall IVault(vault_).asset()).decimals()
     ASSET_SCALE = 10 ** convert(18 - asset_decimals, uint256)
-    self.spread = 2 * 10**16   # 2 %
+    param_timelock.__init__(vault_)
+    self.spread = c.DEFAULT_SPREAD
 
 
 # ---------------------------------------------------------------- pricing
 
 @view
 @internal
-def _premium(sid: uint256, size: uint256) -> uint256:
-    price: uint256 = (staticcall IBook(book).marks(sid))[4]
-    # wad price x wad size x (1 + spread), to asset units, rounded up
-    num: uint256 = price * size // WAD * (WAD + self.spread)
+def _premium(unit: uint256, size: uint256) -> uint256:
+    # wad unit price x wad size x (1 + spread), to asset units, rounded up
+    num: uint256 = unit * size // WAD * (WAD + self.spread)
     scale: uint256 = WAD * ASSET_SCALE
     return (num + scale - 1) // scale
 
@@ -157,11 +122,17 @@ def _premium(sid: uint256, size: uint256) -> uint256:
 @reentrant
 def quote(sid: uint256, size: uint256) -> uint256:
     """
-    @notice Premium in asset units for `size` (wad of underlying) of series
-            `sid` at the cached mark plus spread. Reverts on stale marks.
+    @notice Premium in asset units for `size` of series `sid` at the oracle's
+            latest spot: what `buy` charges in this block if nothing moves.
+    @param sid The series id.
+    @param size Wad of underlying.
+    @return Asset units.
     """
-    assert staticcall IBook(book).check_marks()
-    return self._premium(sid, size)
+    spot: uint256 = 0
+    updated: uint256 = 0
+    spot, updated = staticcall IRiskGuard(guard).spot()
+    assert spot != 0, "market: oracle unreadable"
+    return self._premium(staticcall IOptionBook(book).unit_price(sid, spot), size)
 
 
 @external
@@ -169,28 +140,29 @@ def buy(sid: uint256, size: uint256, max_premium: uint256, deadline: uint256) ->
     """
     @notice Buy `size` (wad of underlying) of series `sid`, paying at most
             `max_premium` (asset units) before `deadline`. Approve the vault
-            for the premium first. Returns the premium paid.
+            for the premium first.
+    @param sid The series id.
+    @param size Wad of underlying.
+    @param max_premium Most the buyer pays, asset units.
+    @param deadline Unix time after which the sale is refused.
+    @return The premium paid, asset units.
     """
     assert size != 0, "market: zero size"
     assert block.timestamp <= deadline, "market: deadline passed"
-    assert staticcall IBook(book).is_open(sid), "market: series not open"
-    guard: address = staticcall IVault(vault).risk_guard()
-    if guard != empty(address):
-        assert extcall IGuard(guard).poke() == 0, "market: circuit breaker tripped, no sales"
-    spot: uint256 = oracle._fresh(feed, FEED_DECIMALS, staticcall IBook(book).oracle_heartbeat())
-    assert staticcall IBook(book).check_marks()
-    premium: uint256 = self._premium(sid, size)
+    assert extcall IRiskGuard(guard).poke() == c.NORMAL, "market: circuit breaker tripped, no sales"
+    r: IRiskGuard.Reading = extcall IRiskGuard(guard).read()
+    assert r.fresh, "market: oracle stale"
+    unit: uint256 = extcall IOptionBook(book).record_sale(sid, size, r.spot)
+    premium: uint256 = self._premium(unit, size)
     assert premium != 0, "market: premium rounds to zero"
     assert premium <= max_premium, "market: premium above max_premium"
-
     extcall IVault(vault).collect_premium(msg.sender, premium)
-    extcall IBook(book).record_sale(sid, size)
-    assert staticcall IBook(book).check_sale_limits()
+    assert extcall IRiskGuard(guard).check_sale()
 
     self.balanceOf[msg.sender][sid] += size
     self.totalSupply[sid] += size
     log Transfer(caller=msg.sender, sender=empty(address), receiver=msg.sender, id=sid, amount=size)
-    log Bought(buyer=msg.sender, series_id=sid, size=size, premium=premium)
+    log IOptionMarket.Bought(buyer=msg.sender, series_id=sid, size=size, premium=premium)
     return premium
 
 
@@ -200,40 +172,54 @@ def buy(sid: uint256, size: uint256, max_premium: uint256, deadline: uint256) ->
 def settle(sid: uint256, round_id: uint80):
     """
     @notice After expiry, fix the settlement price from oracle round
-            `round_id`, which must be the first round updated at or after
-            expiry; reserve the series' total payoff in the vault.
+            `round_id` (the first round updated at or after expiry) and move
+            the series' total payoff into the vault's claims reserve: in full,
+            or pro rata when the cash is short and no hedge is left to sell.
+    @param sid The series id.
+    @param round_id The feed's round id.
     """
     strike: uint256 = 0
     expiry: uint256 = 0
     is_call: bool = False
-    strike, expiry, is_call = staticcall IBook(book).series(sid)
+    strike, expiry, is_call = staticcall IOptionBook(book).series(sid)
     assert expiry != 0, "market: unknown series"
     assert block.timestamp >= expiry, "market: series not expired"
     assert not self.settled[sid], "market: already settled"
-    price: uint256 = oracle._first_after(feed, FEED_DECIMALS, round_id, expiry)
+    price: uint256 = staticcall IRiskGuard(guard).settlement_price(round_id, expiry)
 
     payoff: uint256 = 0
     if is_call and price > strike:
         payoff = price - strike
     elif not is_call and strike > price:
         payoff = strike - price
-    oi: uint256 = extcall IBook(book).close_series(sid)
+    oi: uint256 = extcall IOptionBook(book).close_series(sid)
     scale: uint256 = WAD * ASSET_SCALE
     total: uint256 = (oi * payoff + scale - 1) // scale
+    pro_rata: bool = False
     if total != 0:
-        extcall IVault(vault).reserve_payout(total)
+        cash: uint256 = staticcall IVault(vault).total_idle()
+        if total > cash:
+            assert staticcall IVault(vault).hedge_units() == 0, "market: not enough cash, call hedger.raise_settlement_cash"
+            # no hedge left to sell: pay what there is, pro rata
+            pro_rata = True
+            total = cash
+            payoff = cash * scale // oi
+        if total != 0:
+            extcall IVault(vault).reserve_payout(total)
 
     self.settled[sid] = True
     self.settlement_price[sid] = price
     self.payoff_per_unit[sid] = payoff
-    log Settled(series_id=sid, price=price, payoff_per_unit=payoff, total_payout=total)
+    log IOptionMarket.Settled(series_id=sid, price=price, payoff_per_unit=payoff, total_payout=total, pro_rata=pro_rata)
 
 
 @external
 def claim(sid: uint256) -> uint256:
     """
     @notice Holder: burn your settled position in `sid` and receive its
-            payoff (asset units, rounded down) from the vault's reserve.
+            payoff from the vault's reserve.
+    @param sid The series id.
+    @return Asset units paid (rounded down).
     """
     assert self.settled[sid], "market: series not settled"
     size: uint256 = self.balanceOf[msg.sender][sid]
@@ -242,7 +228,7 @@ def claim(sid: uint256) -> uint256:
     self.totalSupply[sid] -= size
     amount: uint256 = size * self.payoff_per_unit[sid] // (WAD * ASSET_SCALE)
     log Transfer(caller=msg.sender, sender=msg.sender, receiver=empty(address), id=sid, amount=size)
-    log Claimed(holder=msg.sender, series_id=sid, size=size, amount=amount)
+    log IOptionMarket.Claimed(holder=msg.sender, series_id=sid, size=size, amount=amount)
     if amount != 0:
         extcall IVault(vault).pay_claim(msg.sender, amount)
     return amount
@@ -304,21 +290,13 @@ def supportsInterface(interface_id: bytes4) -> bool:
 @external
 def set_spread(spread_: uint256):
     """
-    @notice Owner: premium spread over the cached mark (wad, <= 20 %).
+    @notice Owner: premium spread over the option's value (wad, <= MAX_SPREAD).
+            A thinner spread loosens: it waits out the timelock.
+    @param spread_ Wad fraction.
     """
-    assert msg.sender == staticcall IVault(vault).owner(), "market: caller is not the owner"
-    assert spread_ <= MAX_SPREAD, "market: spread out of bounds"
-    # A thinner spread loosens: it waits out the timelock.
+    assert msg.sender == param_timelock._owner(), "market: caller is not the owner"
+    assert spread_ <= c.MAX_SPREAD, "market: spread out of bounds"
     if not param_timelock._gate(keccak256(slice(msg.data, 0, 36)), spread_ < self.spread):
         return
     self.spread = spread_
-    log SpreadSet(spread=spread_)
-
-
-@external
-def cancel_change(change_id: bytes32):
-    """
-    @notice Owner: drop a queued (loosening) parameter change.
-    """
-    assert msg.sender == staticcall IVault(vault).owner(), "market: caller is not the owner"
-    param_timelock._cancel(change_id)
+    param_timelock._log_set("spread", spread_)

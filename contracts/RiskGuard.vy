@@ -1,96 +1,63 @@
 # pragma version 0.4.3
 # pragma nonreentrancy on
 """
-@title Ballast RiskGuard: circuit breakers and the vault's graduated state
-@notice Six named breakers watch the market, the oracle and the vault:
+@title Ballast RiskGuard: every risk rule, and the one reader of oracle and pool
+@notice The one contract that answers "may we take this risk":
+        - circuit breakers and the vault's graduated level;
+        - sale limits (stress margin, net vega, net cash gamma vs NAV);
+        - the hedge band and the deposit cap;
+        - the keeper's risk budget, which scales the sale limits and the band;
+        - the oracle staleness knob (`oracle_heartbeat`) and the oracle/DEX
+          deviation knob (`max_deviation`), one each, used by every contract.
+        It is also the one reader of the Chainlink-style feed and the Uniswap
+        V3 pool: `read()` measures both once per transaction (transient
+        storage) and hands the same `Reading` to every caller in it.
 
           breaker               trips when                                   sends to
-          oracle_stale          feed answer older than `oracle_stale_after`  withdraw-only
-                                (or unreadable / non-positive)
-          oracle_dex_deviation  |pool TWAP - oracle| > `max_oracle_dex_deviation`
-                                x oracle (or the pool unreadable)            reduce-only
-          spot_move             |spot - spot anchor| > `max_spot_move` x
-                                anchor, anchors taken each `spot_move_window` reduce-only
+          oracle_stale          feed unreadable or older than oracle_heartbeat  withdraw-only
+          oracle_dex_deviation  |pool TWAP - oracle| > max_deviation x oracle   reduce-only
+          spot_move             |spot - anchor| > max_spot_move x anchor,
+                                anchors taken each spot_move_window           reduce-only
           nav_drawdown          NAV per share below its peak over
-                                `drawdown_window` by > `max_drawdown`        withdraw-only
-          marks_stale           the book refuses its marks cache (age/drift),
-                                seen as the vault's NAV being unreadable   reduce-only
-          thin_liquidity        pool depth for a 1 % move (harmonic-mean
-                                liquidity over the TWAP window, from the
-                                hedger) < `min_pool_depth` x NAV             reduce-only
+                                drawdown_window by > max_drawdown            withdraw-only
+          marks_stale           the book's aggregates not fresh (open interest) reduce-only
+          thin_liquidity        pool depth per 1 % < min_pool_depth x NAV    reduce-only
 
-        Levels (graduated, DESIGN.md): 0 normal, 1 reduce-only (no sales, no
-        deposits, hedges may only shrink |delta|), 2 withdraw-only (as 1, and
-        the keeper may only close the hedge), 3 halted (guardian only; nothing
-        moves, withdrawals included, for at most `MAX_HALT`, after which it
-        falls back to withdraw-only by itself). Withdrawals stay open below
-        halted wherever the marks are fresh (the vault needs them for NAV).
+        Levels: 0 normal, 1 reduce-only (no sales, no deposits, hedges shrink
+        |delta|), 2 withdraw-only (the keeper may only sell the hedge), 3 halted
+        (guardian only). Down at once to the worst latched breaker; a latch
+        clears once its condition has been clear for `cooldown`; up one level
+        per `cooldown`. The guardian's halts draw on a budget of MAX_HALT
+        seconds per HALT_EPOCH and end by themselves when it is spent.
 
-        The vault, the option market and the hedger call in on every
-        state-changing entry point (`poke()` / `vault_check()`), and anyone may
-        `poke()`: each call measures every breaker, latches the ones whose
-        condition holds (event `BreakerTripped`), clears a latch once its
-        condition has been clear for `cooldown` seconds (`BreakerReset`), and
-        moves the level: down at once to the worst latched breaker, up one
-        step per `cooldown` once the latches allow it (`LevelChanged`). The
-        guardian (or owner) may `trip(level)` at once and `reset()`, which
-        clears the latches and the guardian floor and moves up one step
-        without waiting. A call that reverts (a refused deposit) does not
-        persist its measurement; `poke()` always does.
+        Risk budget: the keeper posts a target in [budget_floor, 1]; a lower
+        target applies at once, a higher one is approached at `budget_rate`
+        per hour (curve-std's bounded value), so a stolen keeper key can stop
+        sales at once but never open risk faster than that rate.
 
-        Parameters: owner only, inside hard bounds written as constants;
-        loosening changes wait `param_timelock.DELAY`, tightening ones apply
-        at once. Units: fractions in wad (1e18 = 100 %), times in seconds.
-@custom:kill The guardian calls `trip(3)` (halted); the vault's `shutdown()`
-        remains the one-way exit.
+        Parameters: owner only (the vault's owner), inside hard bounds from
+        `constants`; loosening waits the `param_timelock` delay.
+        Units: fractions in wad (1e18 = 100 %), times in seconds, prices in wad
+        USD per underlying, NAV in the vault asset's units.
+@custom:kill The guardian calls `trip(3)` (halted, within the halt budget);
+        the vault's `shutdown()` remains the one-way exit.
 """
 
+from interfaces import IRiskGuard
+from interfaces import IVault
+from interfaces import IOptionBook
+from interfaces import IUniswapV3Pool
+from ethereum.ercs import IERC20Detailed
+from snekmate.utils import math
+import constants as c
 import oracle
 import param_timelock
 
+implements: IRiskGuard
+
 initializes: param_timelock
-exports: param_timelock.queued
+exports: (param_timelock.queued, param_timelock.cancel_change)
 
-
-interface IVault:
-    def owner() -> address: view
-    def guardian() -> address: view
-    def asset() -> address: view
-
-
-interface IHedger:
-    def vault() -> address: view
-    def feed() -> address: view
-
-
-interface IERC20Detailed:
-    def decimals() -> uint8: view
-
-
-event BreakerTripped:
-    breaker: indexed(uint256)
-    name: String[24]
-    value: uint256
-    threshold: uint256
-
-event BreakerReset:
-    breaker: indexed(uint256)
-    name: String[24]
-
-event LevelChanged:
-    previous: uint8
-    level: uint8
-    by: indexed(address)
-
-event ParameterSet:
-    name: String[32]
-    value: uint256
-
-
-NORMAL: public(constant(uint8)) = 0
-REDUCE_ONLY: public(constant(uint8)) = 1
-WITHDRAW_ONLY: public(constant(uint8)) = 2
-HALTED: public(constant(uint8)) = 3
 
 N_BREAKERS: constant(uint256) = 6
 ORACLE_STALE: constant(uint256) = 0
@@ -102,62 +69,63 @@ THIN_LIQUIDITY: constant(uint256) = 5
 # The level each breaker sends the vault to.
 LEVELS: constant(uint8[N_BREAKERS]) = [2, 1, 1, 2, 1, 1]
 
-WAD: constant(uint256) = 10**18
-VIRTUAL_SHARES: constant(uint256) = 10**6   # the vault's share offset
-MAX_HALT: public(constant(uint256)) = 3 * 86_400
-
-# Hard bounds.
-MIN_STALE_AFTER: constant(uint256) = 60
-MAX_STALE_AFTER: constant(uint256) = 86_400
-MAX_DEVIATION_BOUND: constant(uint256) = 2 * 10**17      # 20 %
-MIN_SPOT_MOVE: constant(uint256) = 10**16                # 1 %
-MAX_SPOT_MOVE: constant(uint256) = 5 * 10**17            # 50 %
-MIN_SPOT_WINDOW: constant(uint256) = 300
-MAX_SPOT_WINDOW: constant(uint256) = 86_400
-MIN_DRAWDOWN: constant(uint256) = 10**16                 # 1 %
-MAX_DRAWDOWN: constant(uint256) = 5 * 10**17             # 50 %
-MIN_DRAWDOWN_WINDOW: constant(uint256) = 3_600
-MAX_DRAWDOWN_WINDOW: constant(uint256) = 7 * 86_400
-MAX_MIN_POOL_DEPTH: constant(uint256) = 10**18           # 100 % of NAV
-MIN_COOLDOWN: constant(uint256) = 300
-MAX_COOLDOWN: constant(uint256) = 7 * 86_400
-
-vault: public(immutable(address))
-hedger: public(immutable(address))
-feed: public(immutable(address))
-FEED_DECIMALS: immutable(uint8)
-ASSET_SCALE: immutable(uint256)
-
-# Storage is packed: a measurement reads five slots, not twenty. Every field
-# keeps a public getter of its own name (below, under "getters").
-# _params_a: oracle_stale_after | spot_move_window | drawdown_window | cooldown
-#            (32 bits each) | max_oracle_dex_deviation | max_spot_move (64 each)
-# _params_b: max_drawdown | min_pool_depth (64 bits each)
-# _state:    level (8) | guardian_floor (8) | latched (8) | level_since (64) |
-#            spot_anchor_time (64) | pps_bucket_start (64)
-# _spot_anchors: spot_anchor | spot_prev_anchor (128 bits each)
-# _pps_peaks:    pps_peak | pps_prev_peak (128 bits each)
-_params_a: uint256
-_params_b: uint256
-_state: uint256
-_spot_anchors: uint256
-_pps_peaks: uint256
-last_seen: public(uint256[N_BREAKERS])         # last time each condition held
-
+WAD: constant(uint256) = c.WAD
+LN_1_0001: constant(int256) = 99995000333308       # ln(1.0001) in wad
+Q192: constant(uint256) = 2**192
+# sqrt(1.01) - 1 and 1 - 1/sqrt(1.01) in wad: the change of sqrt(price)
+# (resp. 1/sqrt(price)) for a 1 % price move, for the pool depth.
+DEPTH_UP: constant(uint256) = 4987562112089027
+DEPTH_DOWN: constant(uint256) = 4962809790009914
 M32: constant(uint256) = 2**32 - 1
 M64: constant(uint256) = 2**64 - 1
 M128: constant(uint256) = 2**128 - 1
 
+vault: public(immutable(address))
+feed: public(immutable(address))
+pool: public(immutable(address))
+FEED_DECIMALS: immutable(uint8)
+ASSET_SCALE: immutable(uint256)          # 10**(18 - asset decimals)
+UNDERLYING_IS_TOKEN0: immutable(bool)
+
+# Storage is packed; every field has a getter of its own name below.
+# _p_oracle:   oracle_heartbeat (32) | twap_window (32) | max_deviation (64) | min_pool_depth (64)
+# _p_breakers: spot_move_window (32) | drawdown_window (32) | cooldown (32) |
+#              max_spot_move (64) | max_drawdown (64)
+# _p_limits:   max_utilisation | max_vega_ratio | max_gamma_ratio | delta_band (64 each)
+# _p_budget:   budget_floor (64) | budget_rate (64)
+# _budget:     target (64) | base (64) | posted_at (64)
+# _state:      level (8) | guardian_floor (8) | latched (8) | level_since (64) |
+#              spot_anchor_time (64) | pps_bucket_start (64)
+# _anchors:    spot_anchor | spot_prev_anchor (128 each)
+# _peaks:      pps_peak | pps_prev_peak (128 each)
+# _halt:       halt_spent (64) | halt_epoch_start (64)
+_p_oracle: uint256
+_p_breakers: uint256
+_p_limits: uint256
+_p_budget: uint256
+_budget: uint256
+_state: uint256
+_anchors: uint256
+_peaks: uint256
+_halt: uint256
+deposit_cap: public(uint256)                 # asset units of NAV accepted through deposits
+last_seen: public(uint256[N_BREAKERS])       # last time each condition held
+
+# the reading of this transaction
+_tx_reading: transient(IRiskGuard.Reading)
+_tx_read: transient(bool)
+
 
 struct Params:
-    oracle_stale_after: uint256
-    max_oracle_dex_deviation: uint256
-    max_spot_move: uint256
+    oracle_heartbeat: uint256
+    twap_window: uint256
+    max_deviation: uint256
     spot_move_window: uint256
-    max_drawdown: uint256
     drawdown_window: uint256
-    min_pool_depth: uint256
     cooldown: uint256
+    max_spot_move: uint256
+    max_drawdown: uint256
+    min_pool_depth: uint256
 
 
 struct State:
@@ -173,41 +141,54 @@ struct State:
     pps_prev_peak: uint256
 
 
-struct Reading:
+struct Measured:
     bits: uint256           # conditions that hold now
-    spot: uint256           # oracle spot (wad), 0 if unreadable
-    pps: uint256            # NAV per share (wad), 0 if unknown
+    spot: uint256
+    pps: uint256            # NAV per share (wad), 0 if not measured
     values: uint256[N_BREAKERS]
 
 
 @deploy
-def __init__(vault_: address, hedger_: address):
+def __init__(vault_: address, feed_: address, pool_: address, underlying_: address, deposit_cap_: uint256):
     """
-    @dev The feed and the asset's decimals come from the hedger and the vault,
-         so the guard measures exactly what they use.
+    @param vault_ The vault (holds the money; its owner owns the parameters).
+    @param feed_ The Chainlink-style feed of the underlying in USD.
+    @param pool_ The Uniswap V3 pool of the underlying against the vault's asset.
+    @param underlying_ The underlying token (18 decimals) in that pool.
+    @param deposit_cap_ Maximum NAV accepted through deposits, asset units.
     """
     assert vault_.is_contract, "guard: vault not a contract"
-    assert hedger_.is_contract, "guard: hedger not a contract"
-    assert staticcall IHedger(hedger_).vault() == vault_, "guard: hedger serves another vault"
+    assert pool_.is_contract, "guard: pool not a contract"
     vault = vault_
-    hedger = hedger_
-    feed = staticcall IHedger(hedger_).feed()
-    FEED_DECIMALS = oracle._feed_decimals(feed)
+    feed = feed_
+    pool = pool_
+    FEED_DECIMALS = oracle._feed_decimals(feed_)
     asset_decimals: uint8 = staticcall IERC20Detailed(staticcall IVault(vault_).asset()).decimals()
     ASSET_SCALE = 10 ** convert(18 - asset_decimals, uint256)
+    assert staticcall IERC20Detailed(underlying_).decimals() == 18, "guard: underlying must have 18 decimals"
+    token0: address = staticcall IUniswapV3Pool(pool_).token0()
+    UNDERLYING_IS_TOKEN0 = token0 == underlying_
+    assert deposit_cap_ <= c.MAX_DEPOSIT_CAP_UNITS * 10 ** convert(asset_decimals, uint256), "guard: deposit_cap out of bounds"
+    param_timelock.__init__(vault_)
+
     self._store_params(Params(
-        oracle_stale_after=3_600,                    # Rysk STALE_PRICE_DELAY
-        max_oracle_dex_deviation=3 * 10**16,         # 3 % (hedges need 1.5 %)
-        max_spot_move=10**17,                        # 10 % ...
-        spot_move_window=3_600,                      # ... within about an hour
-        max_drawdown=10**17,                         # 10 % NAV/share ...
-        drawdown_window=86_400,                      # ... below its 1-day peak
-        min_pool_depth=10**16,                       # 1 % of NAV (Lyra liquidityCB)
-        cooldown=3_600,
+        oracle_heartbeat=c.DEFAULT_ORACLE_HEARTBEAT, twap_window=c.DEFAULT_TWAP_WINDOW,
+        max_deviation=c.DEFAULT_MAX_DEVIATION, spot_move_window=c.DEFAULT_SPOT_MOVE_WINDOW,
+        drawdown_window=c.DEFAULT_DRAWDOWN_WINDOW, cooldown=c.DEFAULT_COOLDOWN,
+        max_spot_move=c.DEFAULT_MAX_SPOT_MOVE, max_drawdown=c.DEFAULT_MAX_DRAWDOWN,
+        min_pool_depth=c.DEFAULT_MIN_POOL_DEPTH,
     ))
+    self._p_limits = (
+        c.DEFAULT_MAX_UTILISATION | (c.DEFAULT_MAX_VEGA_RATIO << 64)
+        | (c.DEFAULT_MAX_GAMMA_RATIO << 128) | (c.DEFAULT_DELTA_BAND << 192)
+    )
+    self._p_budget = c.DEFAULT_BUDGET_FLOOR | (c.DEFAULT_BUDGET_RATE << 64)
+    self._budget = WAD | (WAD << 64) | (block.timestamp << 128)
+    self.deposit_cap = deposit_cap_
     st: State = empty(State)
     st.level_since = block.timestamp
     self._store_state(st)
+    self._halt = block.timestamp << 64
 
 
 # ---------------------------------------------------------------- packing
@@ -215,58 +196,216 @@ def __init__(vault_: address, hedger_: address):
 @view
 @internal
 def _load_params() -> Params:
-    a: uint256 = self._params_a
-    b: uint256 = self._params_b
+    a: uint256 = self._p_oracle
+    b: uint256 = self._p_breakers
     return Params(
-        oracle_stale_after=a & M32,
-        max_oracle_dex_deviation=(a >> 128) & M64,
-        max_spot_move=a >> 192,
-        spot_move_window=(a >> 32) & M32,
-        max_drawdown=b & M64,
-        drawdown_window=(a >> 64) & M32,
-        min_pool_depth=(b >> 64) & M64,
-        cooldown=(a >> 96) & M32,
+        oracle_heartbeat=a & M32, twap_window=(a >> 32) & M32, max_deviation=(a >> 64) & M64,
+        spot_move_window=b & M32, drawdown_window=(b >> 32) & M32, cooldown=(b >> 64) & M32,
+        max_spot_move=(b >> 96) & M64, max_drawdown=(b >> 160) & M64, min_pool_depth=(a >> 128) & M64,
     )
 
 
 @internal
 def _store_params(p: Params):
     # every field is inside its hard bound, which fits its width
-    self._params_a = (
-        p.oracle_stale_after | (p.spot_move_window << 32) | (p.drawdown_window << 64)
-        | (p.cooldown << 96) | (p.max_oracle_dex_deviation << 128) | (p.max_spot_move << 192)
+    self._p_oracle = p.oracle_heartbeat | (p.twap_window << 32) | (p.max_deviation << 64) | (p.min_pool_depth << 128)
+    self._p_breakers = (
+        p.spot_move_window | (p.drawdown_window << 32) | (p.cooldown << 64)
+        | (p.max_spot_move << 96) | (p.max_drawdown << 160)
     )
-    self._params_b = p.max_drawdown | (p.min_pool_depth << 64)
 
 
 @view
 @internal
 def _load_state() -> State:
     x: uint256 = self._state
-    a: uint256 = self._spot_anchors
-    b: uint256 = self._pps_peaks
+    a: uint256 = self._anchors
+    b: uint256 = self._peaks
     return State(
-        level=convert(x & 255, uint8),
-        guardian_floor=convert((x >> 8) & 255, uint8),
-        latched=(x >> 16) & 255,
-        level_since=(x >> 24) & M64,
-        spot_anchor_time=(x >> 88) & M64,
-        pps_bucket_start=(x >> 152) & M64,
-        spot_anchor=a & M128,
-        spot_prev_anchor=a >> 128,
-        pps_peak=b & M128,
-        pps_prev_peak=b >> 128,
+        level=convert(x & 255, uint8), guardian_floor=convert((x >> 8) & 255, uint8),
+        latched=(x >> 16) & 255, level_since=(x >> 24) & M64,
+        spot_anchor_time=(x >> 88) & M64, pps_bucket_start=(x >> 152) & M64,
+        spot_anchor=a & M128, spot_prev_anchor=a >> 128, pps_peak=b & M128, pps_prev_peak=b >> 128,
     )
 
 
 @internal
 def _store_state(st: State):
-    self._state = (
+    x: uint256 = (
         convert(st.level, uint256) | (convert(st.guardian_floor, uint256) << 8) | (st.latched << 16)
         | (st.level_since << 24) | (st.spot_anchor_time << 88) | (st.pps_bucket_start << 152)
     )
-    self._spot_anchors = min(st.spot_anchor, M128) | (min(st.spot_prev_anchor, M128) << 128)
-    self._pps_peaks = min(st.pps_peak, M128) | (min(st.pps_prev_peak, M128) << 128)
+    a: uint256 = min(st.spot_anchor, M128) | (min(st.spot_prev_anchor, M128) << 128)
+    b: uint256 = min(st.pps_peak, M128) | (min(st.pps_prev_peak, M128) << 128)
+    # write only what changed: a poke that changes nothing writes nothing
+    if x != self._state:
+        self._state = x
+    if a != self._anchors:
+        self._anchors = a
+    if b != self._peaks:
+        self._peaks = b
+
+
+# ---------------------------------------------------------------- the reading
+
+@view
+@internal
+def _usd_per_underlying(raw_wad: uint256) -> uint256:
+    """
+    @dev Pool raw price (token1 per token0, wad) -> USD per 1 underlying, wad.
+    """
+    if raw_wad == 0:
+        return 0
+    if UNDERLYING_IS_TOKEN0:
+        return raw_wad * ASSET_SCALE
+    return WAD * WAD * ASSET_SCALE // raw_wad
+
+
+@view
+@internal
+def _pool(window: uint256) -> (uint256, uint256, uint256):
+    """
+    @dev (TWAP, spot, depth) of the pool, or zeros where unreadable. TWAP from
+         the arithmetic-mean tick over `window`; depth = USD of quote moving
+         the price 1 % at the harmonic-mean in-range liquidity over the window
+         (as Uniswap's OracleLibrary.consult): neither moves much in one block,
+         so a flash swap can fake neither.
+    """
+    ok: bool = False
+    resp: Bytes[320] = b""
+    agos: DynArray[uint32, 2] = [convert(window, uint32), 0]
+    ok, resp = raw_call(
+        pool, abi_encode(agos, method_id=method_id("observe(uint32[])")),
+        max_outsize=320, is_static_call=True, revert_on_failure=False,
+    )
+    if not ok:
+        return 0, 0, 0
+    ticks: DynArray[int56, 2] = []
+    spl: DynArray[uint160, 2] = []
+    ticks, spl = abi_decode(resp, (DynArray[int56, 2], DynArray[uint160, 2]))
+    if len(ticks) != 2 or len(spl) != 2:
+        return 0, 0, 0
+    mean_tick: int256 = convert(ticks[1] - ticks[0], int256) // convert(window, int256)
+    d: uint256 = (convert(spl[1], uint256) + 2**160 - convert(spl[0], uint256)) % 2**160
+    liq: uint256 = M128
+    if d != 0:
+        liq = min(window * (2**160 - 1) // (d << 32), M128)
+    twap: uint256 = self._usd_per_underlying(convert(math._wad_exp(mean_tick * LN_1_0001), uint256))
+    sqrt_p: uint256 = convert(math._wad_exp(mean_tick * LN_1_0001 // 2), uint256)
+    depth: uint256 = 0
+    if UNDERLYING_IS_TOKEN0:
+        # quote is token1: dy = L x d(sqrtP)
+        depth = math._mul_div(math._mul_div(liq, sqrt_p, WAD, False), DEPTH_UP, WAD, False) * ASSET_SCALE
+    else:
+        # quote is token0: dx = L x d(1/sqrtP)
+        depth = math._mul_div(math._mul_div(liq, WAD, sqrt_p, False), DEPTH_DOWN, WAD, False) * ASSET_SCALE
+    sqrt_now: uint256 = convert((staticcall IUniswapV3Pool(pool).slot0())[0], uint256)
+    spot_now: uint256 = self._usd_per_underlying(math._mul_div(sqrt_now * sqrt_now, WAD, Q192, False))
+    return twap, spot_now, depth
+
+
+@view
+@internal
+def _measure_reading(p: Params) -> IRiskGuard.Reading:
+    r: IRiskGuard.Reading = empty(IRiskGuard.Reading)
+    r.spot, r.updated_at = oracle._try_latest(feed, FEED_DECIMALS)
+    r.fresh = r.spot != 0 and block.timestamp - r.updated_at <= p.oracle_heartbeat
+    r.twap, r.pool_spot, r.depth = self._pool(p.twap_window)
+    return r
+
+
+@internal
+def _read(p: Params) -> IRiskGuard.Reading:
+    if self._tx_read:
+        return self._tx_reading
+    r: IRiskGuard.Reading = self._measure_reading(p)
+    self._tx_reading = r
+    self._tx_read = True
+    return r
+
+
+@external
+def read() -> IRiskGuard.Reading:
+    """
+    @notice The oracle and the pool, measured once per transaction: every
+            later call in the same transaction gets the same reading.
+    @return The reading (see `IRiskGuard.Reading`).
+    """
+    return self._read(self._load_params())
+
+
+@view
+@external
+def reading() -> IRiskGuard.Reading:
+    """
+    @notice The oracle and the pool as they are now (a view; nothing cached).
+    @return The reading (see `IRiskGuard.Reading`).
+    """
+    return self._measure_reading(self._load_params())
+
+
+@view
+@external
+@reentrant
+def spot() -> (uint256, uint256):
+    """
+    @notice The feed's latest answer for views: (wad USD per underlying,
+            updatedAt); (0, 0) when unreadable. No staleness check.
+    @return (spot, updated_at)
+    """
+    if self._tx_read:
+        return self._tx_reading.spot, self._tx_reading.updated_at
+    return oracle._try_latest(feed, FEED_DECIMALS)
+
+
+@view
+@external
+@reentrant
+def quick() -> (uint256, bool, uint8):
+    """
+    @notice The cheap check for deposits: (oracle spot wad, oracle fresh,
+            level as last measured). No pool read, nothing persisted.
+    @return (spot, fresh, level)
+    """
+    spot: uint256 = 0
+    updated: uint256 = 0
+    if self._tx_read:
+        spot = self._tx_reading.spot
+        updated = self._tx_reading.updated_at
+    else:
+        spot, updated = oracle._try_latest(feed, FEED_DECIMALS)
+    fresh: bool = spot != 0 and block.timestamp - updated <= self._p_oracle & M32
+    return spot, fresh, convert(self._state & 255, uint8)
+
+
+@view
+@external
+@reentrant
+def exit_check() -> (uint256, bool):
+    """
+    @notice What a withdrawal needs, in one call: (the feed's latest answer in
+            wad, 0 if unreadable; whether the guardian's halt holds).
+    @return (spot, halted)
+    """
+    spot: uint256 = 0
+    updated: uint256 = 0
+    spot, updated = oracle._try_latest(feed, FEED_DECIMALS)
+    st: State = self._load_state()
+    return spot, st.level == c.HALTED and st.guardian_floor == c.HALTED and block.timestamp < st.level_since + self._halt_left()
+
+
+@view
+@external
+def settlement_price(round_id: uint80, expiry: uint256) -> uint256:
+    """
+    @notice The settlement price of an expiry: round `round_id` must be the
+            first round updated at or after `expiry` (checked, so nobody can
+            pick a better one). Reverts with the reason otherwise.
+    @param round_id The feed's round id.
+    @param expiry Unix time of the expiry.
+    @return Price in wad USD per underlying.
+    """
+    return oracle._first_after(feed, FEED_DECIMALS, round_id, expiry)
 
 
 # ---------------------------------------------------------------- measuring
@@ -290,13 +429,10 @@ def _name(i: uint256) -> String[24]:
 @pure
 @internal
 def _threshold(p: Params, i: uint256) -> uint256:
-    """
-    @dev The parameter breaker `i` compares with (marks_stale has none).
-    """
     if i == ORACLE_STALE:
-        return p.oracle_stale_after
+        return p.oracle_heartbeat
     if i == ORACLE_DEX_DEVIATION:
-        return p.max_oracle_dex_deviation
+        return p.max_deviation
     if i == SPOT_MOVE:
         return p.max_spot_move
     if i == NAV_DRAWDOWN:
@@ -306,45 +442,9 @@ def _threshold(p: Params, i: uint256) -> uint256:
     return 0
 
 
-@view
-@internal
-def _oracle_reading() -> (bool, uint256, uint256):
-    """
-    @dev (readable, spot wad, updatedAt) without reverting.
-    """
-    ok: bool = False
-    resp: Bytes[160] = b""
-    ok, resp = raw_call(feed, method_id("latestRoundData()"), max_outsize=160, is_static_call=True, revert_on_failure=False)
-    if not ok or len(resp) != 160:
-        return False, 0, 0
-    round_id: uint80 = 0
-    answer: int256 = 0
-    started: uint256 = 0
-    updated: uint256 = 0
-    answered: uint80 = 0
-    round_id, answer, started, updated, answered = abi_decode(resp, (uint80, int256, uint256, uint256, uint80))
-    if answer <= 0 or updated > block.timestamp:
-        return False, 0, 0
-    return True, oracle._to_wad(answer, FEED_DECIMALS), updated
-
-
-@view
-@internal
-def _try_uint(target: address, data: Bytes[4]) -> (bool, uint256):
-    ok: bool = False
-    resp: Bytes[32] = b""
-    ok, resp = raw_call(target, data, max_outsize=32, is_static_call=True, revert_on_failure=False)
-    if not ok or len(resp) != 32:
-        return False, 0
-    return True, abi_decode(resp, uint256)
-
-
-@view
+@pure
 @internal
 def _rel_diff(a: uint256, ref: uint256) -> uint256:
-    """
-    @dev |a - ref| / ref in wad (ref > 0).
-    """
     if a > ref:
         return (a - ref) * WAD // ref
     return (ref - a) * WAD // ref
@@ -352,122 +452,93 @@ def _rel_diff(a: uint256, ref: uint256) -> uint256:
 
 @view
 @internal
-def _measure(p: Params, st: State, have_nav: bool, nav_: uint256, supply_: uint256) -> Reading:
+def _measure(p: Params, st: State, r: IRiskGuard.Reading, nav: uint256, supply: uint256, fresh: bool) -> Measured:
     """
-    @dev Every breaker's condition now. NAV in asset units; `have_nav` =
-         the caller (the vault) passed NAV and supply.
+    @dev Every breaker's condition now, from the reading and the vault's NAV
+         (asset units), share supply and freshness of the book's aggregates.
     """
-    r: Reading = empty(Reading)
+    m: Measured = empty(Measured)
+    m.spot = r.spot
     t: uint256 = block.timestamp
 
-    # oracle_stale
-    ok: bool = False
-    updated: uint256 = 0
-    ok, r.spot, updated = self._oracle_reading()
-    if not ok:
-        r.bits |= 1 << ORACLE_STALE
-        r.values[ORACLE_STALE] = max_value(uint256)
+    if r.spot == 0:
+        m.bits |= 1 << ORACLE_STALE
+        m.values[ORACLE_STALE] = max_value(uint256)
     else:
-        r.values[ORACLE_STALE] = t - updated
-        if t - updated > p.oracle_stale_after:
-            r.bits |= 1 << ORACLE_STALE
+        m.values[ORACLE_STALE] = t - r.updated_at
+        if not r.fresh:
+            m.bits |= 1 << ORACLE_STALE
 
-    # oracle_dex_deviation: the hedger reads the pool's TWAP (and its depth,
-    # for thin_liquidity below) from one `observe`
-    resp: Bytes[64] = b""
-    ok, resp = raw_call(hedger, method_id("pool_readings()"), max_outsize=64, is_static_call=True, revert_on_failure=False)
-    pool_ok: bool = ok and len(resp) == 64
-    twap: uint256 = 0
-    depth: uint256 = 0
-    if pool_ok:
-        twap, depth = abi_decode(resp, (uint256, uint256))
-    if pool_ok and r.spot != 0:
-        r.values[ORACLE_DEX_DEVIATION] = self._rel_diff(twap, r.spot)
-        if r.values[ORACLE_DEX_DEVIATION] > p.max_oracle_dex_deviation:
-            r.bits |= 1 << ORACLE_DEX_DEVIATION
+    if r.twap != 0 and r.spot != 0:
+        m.values[ORACLE_DEX_DEVIATION] = self._rel_diff(r.twap, r.spot)
+        if m.values[ORACLE_DEX_DEVIATION] > p.max_deviation:
+            m.bits |= 1 << ORACLE_DEX_DEVIATION
     else:
-        r.bits |= 1 << ORACLE_DEX_DEVIATION
-        r.values[ORACLE_DEX_DEVIATION] = max_value(uint256)
+        m.bits |= 1 << ORACLE_DEX_DEVIATION
+        m.values[ORACLE_DEX_DEVIATION] = max_value(uint256)
 
-    # spot_move: against this window's anchor and the previous one, each
-    # only while it is recent (an anchor from days ago says nothing)
     if r.spot != 0:
+        # against this window's anchor and the previous one, each only while recent
         move: uint256 = 0
         w: uint256 = p.spot_move_window
-        start: uint256 = st.spot_anchor_time
-        a: uint256 = st.spot_anchor
-        if a != 0 and t < start + 2 * w:
-            move = self._rel_diff(r.spot, a)
-        a = st.spot_prev_anchor
-        if a != 0 and t < start + w:
-            move = max(move, self._rel_diff(r.spot, a))
-        r.values[SPOT_MOVE] = move
+        if st.spot_anchor != 0 and t < st.spot_anchor_time + 2 * w:
+            move = self._rel_diff(r.spot, st.spot_anchor)
+        if st.spot_prev_anchor != 0 and t < st.spot_anchor_time + w:
+            move = max(move, self._rel_diff(r.spot, st.spot_prev_anchor))
+        m.values[SPOT_MOVE] = move
         if move > p.max_spot_move:
-            r.bits |= 1 << SPOT_MOVE
+            m.bits |= 1 << SPOT_MOVE
 
-    # marks_stale: the vault's NAV reads the book's liability, which refuses
-    # stale or drifted marks; so NAV unreadable <=> marks refused (one call
-    # instead of two). The vault passes NAV it has just computed.
-    nav: uint256 = nav_
-    supply: uint256 = supply_
-    known: bool = have_nav
-    if not known:
-        ok, nav = self._try_uint(vault, method_id("totalAssets()"))
-        if not ok:
-            r.bits |= 1 << MARKS_STALE
-            r.values[MARKS_STALE] = 1
-        else:
-            ok, supply = self._try_uint(vault, method_id("totalSupply()"))
-        known = ok
-    if known:
-        r.pps = (nav + 1) * WAD * ASSET_SCALE // (supply + VIRTUAL_SHARES)
+    if not fresh:
+        m.bits |= 1 << MARKS_STALE
+        m.values[MARKS_STALE] = 1
+    else:
+        # NAV per share only from a fresh NAV (a conservative NAV is no peak)
+        m.pps = (nav + c.VIRTUAL_ASSETS) * WAD * ASSET_SCALE // (supply + c.VIRTUAL_SHARES)
         peak: uint256 = 0
         w: uint256 = p.drawdown_window
-        start: uint256 = st.pps_bucket_start
-        if t < start + 2 * w:
+        if t < st.pps_bucket_start + 2 * w:
             peak = st.pps_peak
-        if t < start + w:
+        if t < st.pps_bucket_start + w:
             peak = max(peak, st.pps_prev_peak)
-        if peak > r.pps:
-            r.values[NAV_DRAWDOWN] = (peak - r.pps) * WAD // peak
-            if r.values[NAV_DRAWDOWN] > p.max_drawdown:
-                r.bits |= 1 << NAV_DRAWDOWN
-        if nav != 0:
-            nav_wad: uint256 = nav * ASSET_SCALE
-            r.values[THIN_LIQUIDITY] = depth * WAD // nav_wad
-            if not pool_ok or depth * WAD < p.min_pool_depth * nav_wad:
-                r.bits |= 1 << THIN_LIQUIDITY
-    return r
+        if peak > m.pps:
+            m.values[NAV_DRAWDOWN] = (peak - m.pps) * WAD // peak
+            if m.values[NAV_DRAWDOWN] > p.max_drawdown:
+                m.bits |= 1 << NAV_DRAWDOWN
+    if nav != 0:
+        nav_wad: uint256 = nav * ASSET_SCALE
+        m.values[THIN_LIQUIDITY] = r.depth * WAD // nav_wad
+        if r.depth * WAD < p.min_pool_depth * nav_wad:
+            m.bits |= 1 << THIN_LIQUIDITY
+    return m
 
-
-# ---------------------------------------------------------------- persisting
 
 @view
 @internal
-def _roll_anchors(st: State, p: Params, r: Reading) -> State:
+def _roll_anchors(st: State, p: Params, m: Measured) -> State:
     t: uint256 = block.timestamp
     out: State = st
-    if r.spot != 0:
+    if m.spot != 0:
         w: uint256 = p.spot_move_window
         if st.spot_anchor == 0 or t >= st.spot_anchor_time + w:
             # the old anchor still counts for one more window if it is recent
             if st.spot_anchor != 0 and t < st.spot_anchor_time + 2 * w:
                 out.spot_prev_anchor = st.spot_anchor
             else:
-                out.spot_prev_anchor = r.spot
-            out.spot_anchor = r.spot
+                out.spot_prev_anchor = m.spot
+            out.spot_anchor = m.spot
             out.spot_anchor_time = t
-    if r.pps != 0:
+    if m.pps != 0:
         w: uint256 = p.drawdown_window
         if st.pps_peak == 0 or t >= st.pps_bucket_start + w:
             if st.pps_peak != 0 and t < st.pps_bucket_start + 2 * w:
                 out.pps_prev_peak = st.pps_peak
             else:
-                out.pps_prev_peak = r.pps
-            out.pps_peak = r.pps
+                out.pps_prev_peak = m.pps
+            out.pps_peak = m.pps
             out.pps_bucket_start = t
-        elif r.pps > st.pps_peak:
-            out.pps_peak = r.pps
+        elif m.pps > st.pps_peak:
+            out.pps_peak = m.pps
     return out
 
 
@@ -475,9 +546,11 @@ def _roll_anchors(st: State, p: Params, r: Reading) -> State:
 def _set_level(st: State, new: uint8) -> State:
     out: State = st
     if new != st.level:
+        if st.level == c.HALTED:
+            self._spend_halt(block.timestamp - st.level_since)
         out.level = new
         out.level_since = block.timestamp
-        log LevelChanged(previous=st.level, level=new, by=msg.sender)
+        log IRiskGuard.LevelChanged(previous=st.level, level=new, by=msg.sender)
     return out
 
 
@@ -491,12 +564,35 @@ def _target(st: State) -> uint8:
     return target
 
 
+@view
 @internal
-def _apply(r: Reading, p: Params, st_: State, step_now: bool) -> uint8:
+def _halt_left() -> uint256:
     """
-    @dev Latch / clear breakers from a reading, then move the level: down to
-         the target at once; up one step once `cooldown` has passed since the
-         last change (or at once when `step_now`, the guardian's reset).
+    @dev Seconds of guardian halt left in the current epoch.
+    """
+    h: uint256 = self._halt
+    if block.timestamp >= (h >> 64) + c.HALT_EPOCH:
+        return c.MAX_HALT
+    return c.MAX_HALT - min(h & M64, c.MAX_HALT)
+
+
+@internal
+def _spend_halt(seconds: uint256):
+    h: uint256 = self._halt
+    spent: uint256 = h & M64
+    start: uint256 = h >> 64
+    if block.timestamp >= start + c.HALT_EPOCH:
+        spent = 0
+        start = block.timestamp
+    self._halt = min(spent + seconds, c.MAX_HALT) | (start << 64)
+
+
+@internal
+def _apply(m: Measured, p: Params, st_: State, step_now: bool) -> uint8:
+    """
+    @dev Latch / clear breakers from a measurement, then move the level: down
+         to the target at once; up one step once `cooldown` has passed since
+         the last change (or at once when `step_now`, the guardian's reset).
     """
     t: uint256 = block.timestamp
     st: State = st_
@@ -504,55 +600,53 @@ def _apply(r: Reading, p: Params, st_: State, step_now: bool) -> uint8:
     bits: uint256 = st.latched
     for i: uint256 in range(N_BREAKERS):
         bit: uint256 = 1 << i
-        if r.bits & bit != 0:
-            self.last_seen[i] = t
+        if m.bits & bit != 0:
+            if self.last_seen[i] != t:
+                self.last_seen[i] = t
             if bits & bit == 0:
                 bits |= bit
-                log BreakerTripped(breaker=i, name=self._name(i), value=r.values[i], threshold=self._threshold(p, i))
+                log IRiskGuard.BreakerTripped(breaker=i, name=self._name(i), value=m.values[i], threshold=self._threshold(p, i))
         elif bits & bit != 0 and t >= self.last_seen[i] + cd:
             bits &= ~bit
-            log BreakerReset(breaker=i, name=self._name(i))
+            log IRiskGuard.BreakerReset(breaker=i, name=self._name(i))
     st.latched = bits
-    st = self._roll_anchors(st, p, r)
+    st = self._roll_anchors(st, p, m)
 
     current: uint8 = st.level
-    if current == HALTED and st.guardian_floor == HALTED and t >= st.level_since + MAX_HALT:
-        # a halt cannot lock depositors in for longer than MAX_HALT
-        st.guardian_floor = WITHDRAW_ONLY
+    if current == c.HALTED and st.guardian_floor == c.HALTED and t >= st.level_since + self._halt_left():
+        # the halt budget is spent: the vault falls back to withdraw-only
+        st.guardian_floor = c.WITHDRAW_ONLY
     target: uint8 = self._target(st)
     if target > current:
         st = self._set_level(st, target)
-    elif target < current and (step_now or current == HALTED or t >= st.level_since + cd):
-        # (a halt is only lifted by the guardian's reset or by MAX_HALT)
+    elif target < current and (step_now or current == c.HALTED or t >= st.level_since + cd):
         st = self._set_level(st, current - 1)
     self._store_state(st)
     return st.level
 
 
-# ---------------------------------------------------------------- entry points
+@view
+@internal
+def _nav_status() -> IVault.NavStatus:
+    nav: uint256 = 0
+    fresh: bool = False
+    nav, fresh = staticcall IVault(vault).nav_quick()
+    return IVault.NavStatus(nav=nav, margin=0, fresh=fresh)
+
 
 @external
 def poke() -> uint8:
     """
-    @notice Anyone: measure every breaker, persist trips and resets, move
-            the level; returns it. The market and the hedger call this on
-            every sale and rebalance.
+    @notice Anyone: measure every breaker, persist trips and resets, move the
+            level. The market and the hedger call it on every sale and trade.
+    @return The level after the measurement (0 normal .. 3 halted).
     """
     p: Params = self._load_params()
     st: State = self._load_state()
-    return self._apply(self._measure(p, st, False, 0, 0), p, st, False)
-
-
-@external
-def vault_check(nav: uint256, supply: uint256) -> uint8:
-    """
-    @notice Vault only: as `poke`, with the NAV (asset units) and share
-            supply the vault has just computed (NAV known => marks fresh).
-    """
-    assert msg.sender == vault, "guard: caller is not the vault"
-    p: Params = self._load_params()
-    st: State = self._load_state()
-    return self._apply(self._measure(p, st, True, nav, supply), p, st, False)
+    r: IRiskGuard.Reading = self._read(p)
+    ns: IVault.NavStatus = self._nav_status()
+    supply: uint256 = staticcall IVault(vault).totalSupply()
+    return self._apply(self._measure(p, st, r, ns.nav, supply, ns.fresh), p, st, False)
 
 
 @view
@@ -560,44 +654,168 @@ def vault_check(nav: uint256, supply: uint256) -> uint8:
 def conditions() -> uint256:
     """
     @notice Bitmask of the breaker conditions that hold right now (bit i =
-            breaker i, named by `breaker_name(i)`), without persisting anything.
+            `breaker_name(i)`), measured live; nothing persisted.
+    @return The bitmask.
     """
-    return self._measure(self._load_params(), self._load_state(), False, 0, 0).bits
+    p: Params = self._load_params()
+    st: State = self._load_state()
+    ns: IVault.NavStatus = self._nav_status()
+    supply: uint256 = staticcall IVault(vault).totalSupply()
+    return self._measure(p, st, self._measure_reading(p), ns.nav, supply, ns.fresh).bits
 
 
 @view
 @external
 def breaker_name(i: uint256) -> String[24]:
+    """
+    @param i Breaker index 0..5.
+    @return Its name.
+    """
     return self._name(i)
 
 
 @view
 @external
 def breaker_level(i: uint256) -> uint8:
+    """
+    @param i Breaker index 0..5.
+    @return The level it sends the vault to.
+    """
     return LEVELS[i]
+
+
+# ---------------------------------------------------------------- sale limits and the budget
+
+@view
+@internal
+def _effective_budget() -> uint256:
+    b: uint256 = self._budget
+    target: uint256 = b & M64
+    base: uint256 = (b >> 64) & M64
+    pb: uint256 = self._p_budget
+    if target > base:
+        rate: uint256 = (pb >> 64) & M64
+        target = min(target, base + rate * (block.timestamp - (b >> 128)) // 3_600)
+    return max(target, pb & M64)
+
+
+@view
+@external
+@reentrant
+def risk_budget() -> uint256:
+    """
+    @notice The effective risk budget now (wad, in [budget_floor, 1]).
+    @return The budget that scales the sale limits and the hedge band.
+    """
+    return self._effective_budget()
+
+
+@view
+@external
+def budget_target() -> uint256:
+    """
+    @notice The keeper's last posted target (wad).
+    @return The target the budget moves toward.
+    """
+    return self._budget & M64
+
+
+@external
+def post_risk_budget(target: uint256):
+    """
+    @notice Keeper: post a risk budget target in [budget_floor, 1] (wad).
+            Lower than now: applies at once. Higher: approached at
+            `budget_rate` per hour from the effective value now.
+    @param target The new target, wad.
+    """
+    assert msg.sender == staticcall IVault(vault).keeper(), "guard: caller is not the keeper"
+    assert target >= self._p_budget & M64 and target <= WAD, "guard: risk budget out of bounds"
+    now_b: uint256 = self._effective_budget()
+    base: uint256 = min(now_b, target)
+    self._budget = target | (base << 64) | (block.timestamp << 128)
+    log IRiskGuard.RiskBudgetPosted(keeper=msg.sender, target=target, effective=base)
+
+
+@view
+@internal
+def _limit(offset: uint256) -> uint256:
+    """
+    @dev One of the four budget-scaled limits (wad fraction of NAV), scaled.
+    """
+    return ((self._p_limits >> offset) & M64) * self._effective_budget() // WAD
+
+
+@view
+@external
+@reentrant
+def band() -> uint256:
+    """
+    @notice The hedge band now: |net delta| x spot <= band x NAV (wad), the
+            owner's `delta_band` scaled by the risk budget.
+    @return The band, wad fraction of NAV.
+    """
+    return self._limit(192)
+
+
+@external
+def check_sale() -> bool:
+    """
+    @notice Reverts naming the sale limit the book now breaks, with the
+            budget-scaled limits: stress margin over NAV x max_utilisation,
+            net vega over NAV x max_vega_ratio, net cash gamma per 1 % over
+            NAV x max_gamma_ratio; or stale aggregates. The market calls it
+            after recording a sale.
+    @return True.
+    """
+    r: IRiskGuard.Reading = self._read(self._load_params())
+    ns: IVault.NavStatus = self._nav_status()
+    assert ns.fresh, "guard: marks stale"
+    v: IOptionBook.Valuation = staticcall IOptionBook(staticcall IVault(vault).option_book()).valuation(
+        r.spot, staticcall IVault(vault).hedge_units()
+    )
+    nav: uint256 = ns.nav * ASSET_SCALE
+    assert v.margin * WAD <= nav * self._limit(0), "guard: stress margin above limit"
+    assert v.vega * WAD <= nav * self._limit(64), "guard: net vega above limit"
+    assert v.cash_gamma * WAD <= nav * self._limit(128), "guard: net gamma above limit"
+    return True
+
+
+@view
+@external
+@reentrant
+def max_deposit(nav: uint256) -> uint256:
+    """
+    @notice Asset units a deposit may add to a vault of NAV `nav` under the
+            deposit cap.
+    @param nav The vault's NAV, asset units.
+    @return cap - nav, or 0.
+    """
+    cap: uint256 = self.deposit_cap
+    if nav >= cap:
+        return 0
+    return cap - nav
 
 
 # ---------------------------------------------------------------- guardian
 
 @internal
 def _only_guardian_or_owner():
-    assert msg.sender == staticcall IVault(vault).guardian() or msg.sender == staticcall IVault(vault).owner(), "guard: caller is not guardian or owner"
-
-
-@internal
-def _only_owner():
-    assert msg.sender == staticcall IVault(vault).owner(), "guard: caller is not the owner"
+    assert msg.sender == staticcall IVault(vault).guardian() or msg.sender == param_timelock._owner(), "guard: caller is not guardian or owner"
 
 
 @external
 def trip(level_: uint8):
     """
-    @notice Guardian or owner: move the vault to `level_` (1 reduce-only,
-            2 withdraw-only, 3 halted) at once and hold it there until `reset`.
+    @notice Guardian or owner: move the vault to `level_` at once and hold it
+            there until `reset`. Halting (3) draws on the halt budget
+            (MAX_HALT seconds per HALT_EPOCH) and refuses once it is spent.
+    @param level_ 1 reduce-only, 2 withdraw-only, 3 halted.
     """
     self._only_guardian_or_owner()
-    assert level_ >= REDUCE_ONLY and level_ <= HALTED, "guard: level out of range"
+    assert level_ >= c.REDUCE_ONLY and level_ <= c.HALTED, "guard: level out of range"
     st: State = self._load_state()
+    if level_ == c.HALTED:
+        assert st.level == c.HALTED or self._halt_left() != 0, "guard: halt budget spent"
     st.guardian_floor = max(st.guardian_floor, level_)
     if level_ > st.level:
         st = self._set_level(st, level_)
@@ -615,90 +833,194 @@ def reset():
     st: State = self._load_state()
     for i: uint256 in range(N_BREAKERS):
         if st.latched & (1 << i) != 0:
-            log BreakerReset(breaker=i, name=self._name(i))
+            log IRiskGuard.BreakerReset(breaker=i, name=self._name(i))
             self.last_seen[i] = 0
-    st.guardian_floor = NORMAL
+    st.guardian_floor = c.NORMAL
     st.latched = 0
     p: Params = self._load_params()
-    self._apply(self._measure(p, st, False, 0, 0), p, st, True)
+    ns: IVault.NavStatus = self._nav_status()
+    supply: uint256 = staticcall IVault(vault).totalSupply()
+    self._apply(self._measure(p, st, self._read(p), ns.nav, supply, ns.fresh), p, st, True)
+
+
+@view
+@external
+def halt_left() -> uint256:
+    """
+    @notice Seconds of guardian halt the current epoch still allows.
+    @return Seconds.
+    """
+    left: uint256 = self._halt_left()
+    st: State = self._load_state()
+    if st.level == c.HALTED:
+        used: uint256 = block.timestamp - st.level_since
+        return left - min(left, used)
+    return left
 
 
 # ---------------------------------------------------------------- parameters
 
+@internal
+def _only_owner():
+    assert msg.sender == param_timelock._owner(), "guard: caller is not the owner"
+
+
+@external
+def set_oracle(heartbeat: uint256, max_deviation_: uint256, twap_window_: uint256):
+    """
+    @notice Owner: the oracle staleness knob, the oracle/DEX deviation knob
+            and the pool TWAP window, within their hard bounds.
+    @param heartbeat Seconds after which the feed's answer is stale.
+    @param max_deviation_ Largest |pool - oracle| / oracle (wad).
+    @param twap_window_ Seconds the pool TWAP and depth average over.
+    """
+    self._only_owner()
+    assert heartbeat >= c.MIN_ORACLE_HEARTBEAT and heartbeat <= c.MAX_ORACLE_HEARTBEAT, "guard: oracle_heartbeat out of bounds"
+    assert max_deviation_ >= c.MIN_MAX_DEVIATION and max_deviation_ <= c.MAX_MAX_DEVIATION, "guard: max_deviation out of bounds"
+    assert twap_window_ >= c.MIN_TWAP_WINDOW and twap_window_ <= c.MAX_TWAP_WINDOW, "guard: twap_window out of bounds"
+    p: Params = self._load_params()
+    loosens: bool = heartbeat > p.oracle_heartbeat or max_deviation_ > p.max_deviation or twap_window_ < p.twap_window
+    if not param_timelock._gate(keccak256(slice(msg.data, 0, 100)), loosens):
+        return
+    p.oracle_heartbeat = heartbeat
+    p.max_deviation = max_deviation_
+    p.twap_window = twap_window_
+    self._store_params(p)
+    param_timelock._log_set("oracle_heartbeat", heartbeat)
+    param_timelock._log_set("max_deviation", max_deviation_)
+    param_timelock._log_set("twap_window", twap_window_)
+
+
 @external
 def set_breakers(
-    oracle_stale_after_: uint256, max_oracle_dex_deviation_: uint256,
-    max_spot_move_: uint256, spot_move_window_: uint256,
-    max_drawdown_: uint256, drawdown_window_: uint256,
-    min_pool_depth_: uint256, cooldown_: uint256,
+    max_spot_move_: uint256, spot_move_window_: uint256, max_drawdown_: uint256,
+    drawdown_window_: uint256, min_pool_depth_: uint256, cooldown_: uint256,
 ):
     """
-    @notice Owner: every breaker parameter, each within its hard bounds.
-            Loosening any of them queues the whole change for the timelock.
+    @notice Owner: the breaker thresholds and windows, within hard bounds.
+    @param max_spot_move_ Largest spot move within a window (wad).
+    @param spot_move_window_ Seconds per spot anchor.
+    @param max_drawdown_ Largest NAV-per-share drop from its peak (wad).
+    @param drawdown_window_ Seconds per NAV-per-share peak.
+    @param min_pool_depth_ Pool depth per 1 % move as a fraction of NAV (wad).
+    @param cooldown_ Seconds a condition must stay clear; seconds per level step.
     """
     self._only_owner()
-    assert oracle_stale_after_ >= MIN_STALE_AFTER and oracle_stale_after_ <= MAX_STALE_AFTER, "guard: oracle_stale_after out of bounds"
-    assert max_oracle_dex_deviation_ != 0 and max_oracle_dex_deviation_ <= MAX_DEVIATION_BOUND, "guard: max_oracle_dex_deviation out of bounds"
-    assert max_spot_move_ >= MIN_SPOT_MOVE and max_spot_move_ <= MAX_SPOT_MOVE, "guard: max_spot_move out of bounds"
-    assert spot_move_window_ >= MIN_SPOT_WINDOW and spot_move_window_ <= MAX_SPOT_WINDOW, "guard: spot_move_window out of bounds"
-    assert max_drawdown_ >= MIN_DRAWDOWN and max_drawdown_ <= MAX_DRAWDOWN, "guard: max_drawdown out of bounds"
-    assert drawdown_window_ >= MIN_DRAWDOWN_WINDOW and drawdown_window_ <= MAX_DRAWDOWN_WINDOW, "guard: drawdown_window out of bounds"
-    assert min_pool_depth_ <= MAX_MIN_POOL_DEPTH, "guard: min_pool_depth out of bounds"
-    assert cooldown_ >= MIN_COOLDOWN and cooldown_ <= MAX_COOLDOWN, "guard: cooldown out of bounds"
+    assert max_spot_move_ >= c.MIN_MAX_SPOT_MOVE and max_spot_move_ <= c.MAX_MAX_SPOT_MOVE, "guard: max_spot_move out of bounds"
+    assert spot_move_window_ >= c.MIN_SPOT_MOVE_WINDOW and spot_move_window_ <= c.MAX_SPOT_MOVE_WINDOW, "guard: spot_move_window out of bounds"
+    assert max_drawdown_ >= c.MIN_MAX_DRAWDOWN and max_drawdown_ <= c.MAX_MAX_DRAWDOWN, "guard: max_drawdown out of bounds"
+    assert drawdown_window_ >= c.MIN_DRAWDOWN_WINDOW and drawdown_window_ <= c.MAX_DRAWDOWN_WINDOW, "guard: drawdown_window out of bounds"
+    assert min_pool_depth_ <= c.MAX_MIN_POOL_DEPTH, "guard: min_pool_depth out of bounds"
+    assert cooldown_ >= c.MIN_COOLDOWN and cooldown_ <= c.MAX_COOLDOWN, "guard: cooldown out of bounds"
     p: Params = self._load_params()
     loosens: bool = (
-        oracle_stale_after_ > p.oracle_stale_after
-        or max_oracle_dex_deviation_ > p.max_oracle_dex_deviation
-        or max_spot_move_ > p.max_spot_move
-        or spot_move_window_ < p.spot_move_window
-        or max_drawdown_ > p.max_drawdown
-        or drawdown_window_ < p.drawdown_window
-        or min_pool_depth_ < p.min_pool_depth
-        or cooldown_ < p.cooldown
+        max_spot_move_ > p.max_spot_move or spot_move_window_ < p.spot_move_window
+        or max_drawdown_ > p.max_drawdown or drawdown_window_ < p.drawdown_window
+        or min_pool_depth_ < p.min_pool_depth or cooldown_ < p.cooldown
     )
-    if not param_timelock._gate(keccak256(slice(msg.data, 0, 260)), loosens):
+    if not param_timelock._gate(keccak256(slice(msg.data, 0, 196)), loosens):
         return
-    self._store_params(Params(
-        oracle_stale_after=oracle_stale_after_,
-        max_oracle_dex_deviation=max_oracle_dex_deviation_,
-        max_spot_move=max_spot_move_,
-        spot_move_window=spot_move_window_,
-        max_drawdown=max_drawdown_,
-        drawdown_window=drawdown_window_,
-        min_pool_depth=min_pool_depth_,
-        cooldown=cooldown_,
-    ))
-    log ParameterSet(name="oracle_stale_after", value=oracle_stale_after_)
-    log ParameterSet(name="max_oracle_dex_deviation", value=max_oracle_dex_deviation_)
-    log ParameterSet(name="max_spot_move", value=max_spot_move_)
-    log ParameterSet(name="spot_move_window", value=spot_move_window_)
-    log ParameterSet(name="max_drawdown", value=max_drawdown_)
-    log ParameterSet(name="drawdown_window", value=drawdown_window_)
-    log ParameterSet(name="min_pool_depth", value=min_pool_depth_)
-    log ParameterSet(name="cooldown", value=cooldown_)
+    p.max_spot_move = max_spot_move_
+    p.spot_move_window = spot_move_window_
+    p.max_drawdown = max_drawdown_
+    p.drawdown_window = drawdown_window_
+    p.min_pool_depth = min_pool_depth_
+    p.cooldown = cooldown_
+    self._store_params(p)
+    param_timelock._log_set("max_spot_move", max_spot_move_)
+    param_timelock._log_set("spot_move_window", spot_move_window_)
+    param_timelock._log_set("max_drawdown", max_drawdown_)
+    param_timelock._log_set("drawdown_window", drawdown_window_)
+    param_timelock._log_set("min_pool_depth", min_pool_depth_)
+    param_timelock._log_set("cooldown", cooldown_)
 
 
 @external
-def cancel_change(change_id: bytes32):
+def set_limits(max_utilisation_: uint256, max_vega_ratio_: uint256, max_gamma_ratio_: uint256, delta_band_: uint256):
     """
-    @notice Owner: drop a queued (loosening) parameter change.
+    @notice Owner: the sale limits and the hedge band at a full risk budget,
+            as wad fractions of NAV, within hard bounds.
+    @param max_utilisation_ Stress margin / NAV.
+    @param max_vega_ratio_ |net vega per 1.00 vol| / NAV.
+    @param max_gamma_ratio_ |net cash gamma per 1 % move| / NAV.
+    @param delta_band_ |net delta| x spot / NAV the hedger keeps within.
     """
     self._only_owner()
-    param_timelock._cancel(change_id)
+    assert max_utilisation_ != 0 and max_utilisation_ <= c.MAX_MAX_UTILISATION, "guard: max_utilisation out of bounds"
+    assert max_vega_ratio_ != 0 and max_vega_ratio_ <= c.MAX_MAX_VEGA_RATIO, "guard: max_vega_ratio out of bounds"
+    assert max_gamma_ratio_ != 0 and max_gamma_ratio_ <= c.MAX_MAX_GAMMA_RATIO, "guard: max_gamma_ratio out of bounds"
+    assert delta_band_ <= c.MAX_DELTA_BAND, "guard: delta_band out of bounds"
+    old: uint256 = self._p_limits
+    loosens: bool = (
+        max_utilisation_ > old & M64 or max_vega_ratio_ > (old >> 64) & M64
+        or max_gamma_ratio_ > (old >> 128) & M64 or delta_band_ > old >> 192
+    )
+    if not param_timelock._gate(keccak256(slice(msg.data, 0, 132)), loosens):
+        return
+    self._p_limits = max_utilisation_ | (max_vega_ratio_ << 64) | (max_gamma_ratio_ << 128) | (delta_band_ << 192)
+    param_timelock._log_set("max_utilisation", max_utilisation_)
+    param_timelock._log_set("max_vega_ratio", max_vega_ratio_)
+    param_timelock._log_set("max_gamma_ratio", max_gamma_ratio_)
+    param_timelock._log_set("delta_band", delta_band_)
+
+
+@external
+def set_budget_rules(budget_floor_: uint256, budget_rate_: uint256):
+    """
+    @notice Owner: the lowest risk budget the keeper may post and how fast a
+            higher one is approached (wad per hour).
+    @param budget_floor_ Wad in [MIN_BUDGET_FLOOR, 1].
+    @param budget_rate_ Wad per hour in [MIN_BUDGET_RATE, MAX_BUDGET_RATE].
+    """
+    self._only_owner()
+    assert budget_floor_ >= c.MIN_BUDGET_FLOOR and budget_floor_ <= WAD, "guard: budget_floor out of bounds"
+    assert budget_rate_ >= c.MIN_BUDGET_RATE and budget_rate_ <= c.MAX_BUDGET_RATE, "guard: budget_rate out of bounds"
+    old: uint256 = self._p_budget
+    # a higher floor or a faster rate lets the keeper take risk sooner
+    loosens: bool = budget_floor_ > old & M64 or budget_rate_ > (old >> 64) & M64
+    if not param_timelock._gate(keccak256(slice(msg.data, 0, 68)), loosens):
+        return
+    self._p_budget = budget_floor_ | (budget_rate_ << 64)
+    param_timelock._log_set("budget_floor", budget_floor_)
+    param_timelock._log_set("budget_rate", budget_rate_)
+
+
+@external
+def set_deposit_cap(cap: uint256):
+    """
+    @notice Owner: maximum NAV accepted through deposits (asset units),
+            bounded by MAX_DEPOSIT_CAP_UNITS whole units.
+    @param cap Asset units.
+    """
+    self._only_owner()
+    assert cap <= c.MAX_DEPOSIT_CAP_UNITS * WAD // ASSET_SCALE, "guard: deposit_cap out of bounds"
+    if not param_timelock._gate(keccak256(slice(msg.data, 0, 36)), cap > self.deposit_cap):
+        return
+    self.deposit_cap = cap
+    param_timelock._log_set("deposit_cap", cap)
 
 
 # ---------------------------------------------------------------- getters
 
 @view
 @external
-def oracle_stale_after() -> uint256:
-    return self._load_params().oracle_stale_after
+@reentrant
+def oracle_heartbeat() -> uint256:
+    return self._p_oracle & M32
 
 
 @view
 @external
-def max_oracle_dex_deviation() -> uint256:
-    return self._load_params().max_oracle_dex_deviation
+@reentrant
+def twap_window() -> uint256:
+    return (self._p_oracle >> 32) & M32
+
+
+@view
+@external
+@reentrant
+def max_deviation() -> uint256:
+    return (self._p_oracle >> 64) & M64
 
 
 @view
@@ -739,6 +1061,43 @@ def cooldown() -> uint256:
 
 @view
 @external
+def max_utilisation() -> uint256:
+    return self._p_limits & M64
+
+
+@view
+@external
+def max_vega_ratio() -> uint256:
+    return (self._p_limits >> 64) & M64
+
+
+@view
+@external
+def max_gamma_ratio() -> uint256:
+    return (self._p_limits >> 128) & M64
+
+
+@view
+@external
+def delta_band() -> uint256:
+    return self._p_limits >> 192
+
+
+@view
+@external
+def budget_floor() -> uint256:
+    return self._p_budget & M64
+
+
+@view
+@external
+def budget_rate() -> uint256:
+    return (self._p_budget >> 64) & M64
+
+
+@view
+@external
+@reentrant
 def level() -> uint8:
     """
     @notice 0 normal, 1 reduce-only, 2 withdraw-only, 3 halted (as of the
@@ -770,35 +1129,11 @@ def latched() -> uint256:
 
 @view
 @external
-def spot_anchor() -> uint256:
-    return self._load_state().spot_anchor
-
-
-@view
-@external
-def spot_prev_anchor() -> uint256:
-    return self._load_state().spot_prev_anchor
-
-
-@view
-@external
-def spot_anchor_time() -> uint256:
-    return self._load_state().spot_anchor_time
-
-
-@view
-@external
-def pps_peak() -> uint256:
-    return self._load_state().pps_peak
-
-
-@view
-@external
-def pps_prev_peak() -> uint256:
-    return self._load_state().pps_prev_peak
-
-
-@view
-@external
-def pps_bucket_start() -> uint256:
-    return self._load_state().pps_bucket_start
+def anchors() -> (uint256, uint256, uint256, uint256, uint256, uint256):
+    """
+    @notice The breakers' memory: (spot anchor, previous spot anchor, anchor
+            time, NAV-per-share peak, previous peak, peak window start).
+    @return Wad prices and NAV per share, unix times.
+    """
+    st: State = self._load_state()
+    return st.spot_anchor, st.spot_prev_anchor, st.spot_anchor_time, st.pps_peak, st.pps_prev_peak, st.pps_bucket_start

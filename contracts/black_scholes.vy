@@ -265,8 +265,10 @@ def _greeks(spot: uint256, strike: uint256, tau: uint256, rate: int256, vol: uin
     e: uint256 = 0
     k: uint256 = 0
     e, k = self._pdf_parts(d1)
-    if k < 200:
-        # vega = S n(d1) sqrt(T); gamma = n(d1) / (S vs)  (per unit of quote)
-        g.vega = (spot * e // SQRT_2PI) * sqrt_t // (UWAD << k)
+    if k < 256:
+        # vega = S n(d1) sqrt(T); gamma = n(d1) / (S vs)  (per unit of quote).
+        # Scale by 2**-k with a right shift of the result, never a left shift of
+        # the divisor (UWAD << k wraps for k >= 197).
+        g.vega = ((spot * e // SQRT_2PI) * sqrt_t // UWAD) >> k
         g.gamma = (e * 10**54 // SQRT_2PI // spot // convert(vs, uint256)) >> k
     return g

@@ -41,6 +41,10 @@ GRID: constant(int256[16]) = [
     0, 4 * 10**16, 8 * 10**16, 15 * 10**16, 25 * 10**16, 5 * 10**17, 10**18, 2 * 10**18,
 ]
 GRID_ZERO: constant(uint256) = 8                   # index of the 0 % shock (intrinsic value now)
+# The same shocks packed for cheap reads on-chain (indexing a constant array
+# copies it to memory): 16 bits per shock, (percent + 100) at bits 16k.
+# tests/contracts/test_constants.py checks it equals GRID.
+GRID_PACKED: constant(uint256) = 530059511484555934551225303086269501930306571330408699803159198394526269440
 # Grid losses are kept in micro-USD (1e-6 USD), 64 bits each, four per slot.
 GRID_UNIT: constant(uint256) = 10**12              # wad USD per grid unit
 GRID_MAX: constant(uint256) = 2**64 - 1
@@ -48,7 +52,7 @@ GRID_MAX: constant(uint256) = 2**64 - 1
 MIN_VOL: constant(uint256) = 5 * 10**16            # 5 %: hard floor of any posted vol
 MAX_VOL: constant(uint256) = 3 * 10**18            # 300 %: hard cap
 # A vol post may move at most max_vol_rate x min(time since last post, VOL_ACCRUAL_CAP).
-VOL_ACCRUAL_CAP: constant(uint256) = 3_600
+VOL_ACCRUAL_CAP: constant(uint256) = 900
 MIN_TIME_TO_EXPIRY: constant(uint256) = 3_600
 MIN_RATE: constant(int256) = -5 * 10**16
 MAX_RATE: constant(int256) = 2 * 10**17

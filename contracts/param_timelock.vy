@@ -2,35 +2,46 @@
 """
 @title param_timelock
 @notice Parameter changes that tighten risk apply at once; changes that loosen
-        it wait `DELAY` seconds, so depositors see them coming and can leave.
+        it wait `TIMELOCK_DELAY` seconds, so depositors see them coming and can
+        leave. One vocabulary for every Ballast contract: the events of
+        `interfaces/IParams.vyi`, and `cancel_change` written once, here.
 
         A setter works out whether its new values loosen anything and calls
-        `_gate(id, loosens)`, where `id` hashes a tag for the setter and its
-        arguments (the queuing transaction shows the values). A loosening change is queued the first time the owner
-        calls the setter (event `ChangeQueued`, nothing applied) and applies
-        when the owner calls the same setter with the same arguments again
-        after its `eta`, within `GRACE` seconds of it. Calling early reverts
-        (`timelock: change not yet due`); calling after the grace period
-        queues it afresh. The owner may `cancel` a queued change.
+        `_gate(id, loosens)`, where `id` hashes the setter's calldata (the
+        queuing transaction shows the values). A loosening change is queued the
+        first time the owner calls the setter (event `ChangeQueued`, nothing
+        applied) and applies when the owner calls the same setter with the same
+        arguments again after its `eta`, within `TIMELOCK_GRACE` of it. Calling
+        early reverts (`timelock: change not yet due`); calling after the grace
+        period queues it afresh. The owner may `cancel_change` a queued change.
+        Applied values are logged with `_log_set(name, value)`.
 @custom:kill Stateless apart from the queue; the owning contract's roles apply.
 """
 
-# Loosening changes wait this long (1 day) ...
-DELAY: public(constant(uint256)) = 86_400
-# ... and must be applied within this long after their eta (7 days).
-GRACE: public(constant(uint256)) = 7 * 86_400
+from interfaces import IParams
+import constants as c
 
 
-event ChangeQueued:
-    change_id: indexed(bytes32)
-    eta: uint256
-
-event ChangeCancelled:
-    change_id: indexed(bytes32)
+interface IOwned:
+    def owner() -> address: view
 
 
 # change id -> the time it may be applied (0 = not queued)
 queued: public(HashMap[bytes32, uint256])
+# who owns this contract's parameters: the contract whose `owner()` decides
+# (the vault, Ballast's role registry)
+_roles: address
+
+
+@deploy
+def __init__(roles: address):
+    self._roles = roles
+
+
+@view
+@internal
+def _owner() -> address:
+    return staticcall IOwned(self._roles).owner()
 
 
 @internal
@@ -42,10 +53,10 @@ def _gate(change_id: bytes32, loosens: bool) -> bool:
     if not loosens:
         return True
     eta: uint256 = self.queued[change_id]
-    if eta == 0 or block.timestamp > eta + GRACE:
-        eta = block.timestamp + DELAY
+    if eta == 0 or block.timestamp > eta + c.TIMELOCK_GRACE:
+        eta = block.timestamp + c.TIMELOCK_DELAY
         self.queued[change_id] = eta
-        log ChangeQueued(change_id=change_id, eta=eta)
+        log IParams.ChangeQueued(change_id=change_id, eta=eta)
         return False
     assert block.timestamp >= eta, "timelock: change not yet due"
     self.queued[change_id] = 0
@@ -53,7 +64,17 @@ def _gate(change_id: bytes32, loosens: bool) -> bool:
 
 
 @internal
-def _cancel(change_id: bytes32):
+def _log_set(name: String[32], amount: uint256):
+    log IParams.ParameterSet(name=name, value=amount)
+
+
+@external
+def cancel_change(change_id: bytes32):
+    """
+    @notice Owner: drop a queued (loosening) parameter change.
+    @param change_id keccak256 of the queuing call's calldata (see `ChangeQueued`).
+    """
+    assert msg.sender == self._owner(), "timelock: caller is not the owner"
     assert self.queued[change_id] != 0, "timelock: change not queued"
     self.queued[change_id] = 0
-    log ChangeCancelled(change_id=change_id)
+    log IParams.ChangeCancelled(change_id=change_id)

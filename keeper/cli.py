@@ -160,9 +160,15 @@ def _status(vault: str, network: str, as_json: bool = False) -> int:
 
     try:
         with networks.parse_network_choice(network):
-            snapshot = read_snapshot(vault)
+            snapshot = read_snapshot(vault, validate=False)  # show what the chain says, flagged if unsound
         if as_json:
-            print(json.dumps(dict(dataclasses.asdict(snapshot), level_name=snapshot.level_name), sort_keys=True))
+            try:
+                snapshot.validate()
+                invalid = None
+            except ValueError as err:
+                invalid = str(err)
+            doc = dict(dataclasses.asdict(snapshot), level_name=snapshot.level_name, invalid=invalid)
+            print(json.dumps(doc, sort_keys=True))
         else:
             print(format_status(snapshot))
     except (ApeException, ConnectionError, OSError, ValueError) as err:

@@ -20,6 +20,7 @@ from ape.logging import logger
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from keeper.allocator import hedge_order  # noqa: E402
 from keeper.greeks import bs_greeks  # noqa: E402
 from keeper.market import eth_call, format_status, read_snapshot  # noqa: E402
 from scripts.market import arbitrage_to, deploy_market, pool_price  # noqa: E402
@@ -48,19 +49,16 @@ def breakers(guard, tx) -> str:
 
 
 def hedge(hedger, feed, keeper, label):
-    """The keeper's rebalance toward zero delta (what the bot will decide), checked on-chain."""
-    spot = feed.latestAnswer() * 10 ** (18 - feed.decimals())
-    delta = hedger.net_delta()
-    buy = delta < 0
-    if buy:
-        amount = abs(delta) * spot // WAD // 10**12
-        min_out = amount * 10**12 * WAD // spot * 99 // 100
-    else:
-        amount = delta
-        min_out = amount * spot // WAD // 10**12 * 99 // 100
-    tx = hedger.rebalance(buy, amount, min_out, chain.pending_timestamp + 300, sender=keeper)
+    """A rebalance toward zero delta, converted to on-chain arguments by the allocator's
+    `hedge_order` (the one home of the size and the oracle min_out floor), checked on-chain."""
+    spot_wad = feed.latestAnswer() * 10 ** (18 - feed.decimals())
+    trade_eth = -hedger.net_delta() / WAD
+    order = hedge_order(trade_eth, spot_wad / WAD, max_slippage=hedger.max_slippage() / WAD,
+                        now=chain.pending_timestamp, spot_wad=spot_wad)
+    amount = order.amount_in if order.buy else min(order.amount_in, project.Vault.at(hedger.vault()).hedge_units())
+    tx = hedger.rebalance(order.buy, amount, order.min_out, order.deadline, sender=keeper)
     (ev,) = tx.events.filter(hedger.Rebalanced)
-    what = f"buys {ev.amount_out / WAD:.4f} ETH for {usd(ev.amount_in)}" if buy else f"sells {ev.amount_in / WAD:.4f} ETH for {usd(ev.amount_out)}"
+    what = f"buys {ev.amount_out / WAD:.4f} ETH for {usd(ev.amount_in)}" if order.buy else f"sells {ev.amount_in / WAD:.4f} ETH for {usd(ev.amount_out)}"
     print(f"   {label}: keeper {what} on Uniswap; net delta {ev.delta_before / WAD:+.4f} -> {ev.delta_after / WAD:+.4f} ETH "
           f"({tx.gas_used:,} gas)")
 
@@ -78,8 +76,9 @@ def main():
     vault, book, market, hedger, guard = b.vault, b.book, b.options, b.hedger, b.guard
     chain.pending_timestamp += 700  # pool history for the TWAP
     m.feed.set_answer(3_000 * 10**8, sender=owner)
-    print(f"\n2. Ballast: vault {vault.address} (holds the money), book {book.address}, market {market.address},")
-    print(f"   hedger {hedger.address}, risk guard {guard.address} (level {LEVELS[guard.level()]})")
+    print(f"\n2. Ballast: vault {vault.address} (holds the money), risk guard {guard.address} (every risk rule;")
+    print(f"   level {LEVELS[guard.level()]}, risk budget {guard.risk_budget() / WAD:.0%}), book {book.address}, market {market.address},")
+    print(f"   hedger {hedger.address}, pricer {b.pricer.address}")
 
     m.usdc.mint(depositor, 250_000 * USD, sender=depositor)
     m.usdc.approve(vault, 2**256 - 1, sender=depositor)
@@ -99,15 +98,15 @@ def main():
     for sid, size in ((call, 10), (put, 8)):
         quote = market.quote(sid, size * WAD)
         paid = market.buy(sid, size * WAD, quote, chain.pending_timestamp + 300, sender=buyer).return_value
-        print(f"\n5. buyer buys {size} ETH of #{sid} for {usd(paid)} (mark + {market.spread() / WAD:.0%} spread)")
-    nav = vault.totalAssets()
-    print(f"   NAV {usd(nav)}; stress margin {usd(book.stress_margin())} (worst of 13 spot shocks); "
+        print(f"\n5. buyer buys {size} ETH of #{sid} for {usd(paid)} (value at the oracle spot + {market.spread() / WAD:.0%} spread)")
+    ns = vault.nav_status()
+    v = book.valuation(m.feed.latestAnswer() * 10**10, vault.hedge_units())
+    print(f"   NAV {usd(ns.nav)}; stress margin {usd(ns.margin)} (worst of 16 spot shocks, spot -> 0 .. +200 %); "
           f"free collateral {usd(vault.free_collateral())}")
-    vega, gamma = book.net_greeks()
-    print(f"   book: net delta {book.net_delta() / WAD:+.3f} ETH, |vega| {vega / WAD:,.0f} USD per 1.00 of vol, "
-          f"|cash gamma| {gamma / WAD:,.0f} USD per 1 % move")
+    print(f"   book: buyers' delta {v.delta / WAD:+.3f} ETH, vega {v.vega / WAD:,.0f} USD per 1.00 of vol, "
+          f"cash gamma {v.cash_gamma / WAD:,.0f} USD per 1 % move")
 
-    print("\n6. hedging (oracle fresh, pool TWAP within 1.5 %, min_out >= oracle - 1 %, <= 10 % of NAV, band 1 % of NAV):")
+    print("\n6. hedging (oracle fresh, pool TWAP within 2 %, min_out >= oracle - 1 %, <= 10 % of NAV, band 1 % of NAV x budget):")
     hedge(hedger, m.feed, keeper, "delta hedge")
     print(f"   vault holds {vault.hedge_units() / WAD:.4f} WETH; NAV {usd(vault.totalAssets())}")
 
@@ -119,7 +118,7 @@ def main():
     print(f"   a deposit is refused: '{reason}' "
           f"(maxDeposit {usd(vault.maxDeposit(depositor))})")
     got = vault.withdraw(1_000 * USD, sender=depositor)
-    print(f"   a withdrawal still works (marks are fresh): {usd(1_000 * USD)} out, {got.gas_used:,} gas")
+    print(f"   a withdrawal still works: {usd(1_000 * USD)} out, {got.gas_used:,} gas")
     m.feed.set_answer(3_000 * 10**8, sender=owner)
     for hour in (1, 2):
         chain.pending_timestamp += 3_600
@@ -134,8 +133,9 @@ def main():
     m.feed.set_answer(3_120 * 10**8, sender=owner)
     book.update_marks(sender=depositor)
     mk = book.marks(call)
-    tau = (expiry - mk.computed_at) / YEAR
-    off = bs_greeks(mk.spot / WAD, 3_300.0, tau, 0.0, mk.vol / WAD, True)
+    s0, t0, _ = book.cache()
+    tau = (expiry - t0) / YEAR
+    off = bs_greeks(s0 / WAD, 3_300.0, tau, 0.0, mk.vol / WAD, True)
     print(f"\n8. a day later ETH is 3,120 (pool {pool_price(m):,.2f}): anyone refreshes the marks. Call #{call} on-chain "
           f"{mk.price / WAD:,.10f} vs keeper off-chain {float(off.price):,.10f} (diff {abs(mk.price / WAD - float(off.price)):.1e})")
     hedge(hedger, m.feed, keeper, "re-hedge")

@@ -16,6 +16,7 @@ from ape.logging import logger
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from keeper.allocator import hedge_order  # noqa: E402
 from scripts.market import _container  # noqa: E402
 from scripts.vault import deploy_ballast  # noqa: E402
 
@@ -52,10 +53,11 @@ def main():
     print(f"fork: sold 20 calls for {premium}")
 
     delta_before = hedger.net_delta()
-    usdc_in = 15_000 * USD
-    floor = usdc_in * 10**12 * WAD // (3_000 * WAD) * 99 // 100
-    got = hedger.rebalance(True, usdc_in, floor, chain.pending_timestamp + 60, sender=keeper).return_value
-    assert got >= floor and abs(hedger.net_delta()) < abs(delta_before)
+    # 15,000 USDC of WETH, converted by the allocator's hedge_order (the one home of the oracle floor)
+    order = hedge_order(15_000 / 3_000, 3_000.0, max_slippage=hedger.max_slippage() / WAD,
+                        now=chain.pending_timestamp, spot_wad=3_000 * WAD)
+    got = hedger.rebalance(order.buy, order.amount_in, order.min_out, order.deadline, sender=keeper).return_value
+    assert got >= order.min_out_floor and abs(hedger.net_delta()) < abs(delta_before)
     print(f"fork: hedged {got} wei WETH, delta {delta_before} -> {hedger.net_delta()}")
 
     chain.pending_timestamp = expiry + 60

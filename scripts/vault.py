@@ -1,9 +1,9 @@
-"""Deploy Ballast (vault, option book, option market, hedger, risk guard) on a market.
+"""Deploy Ballast (vault, risk guard, pricer, option book, option market, hedger) on a market.
 
     ape run market --network ...   then   ape run vault --network ...   # on a node you keep running
     from scripts.vault import deploy_ballast   # the demo, the tests and the benchmarks share this
 
-`deploy_ballast` deploys the five contracts against a market's stablecoin,
+`deploy_ballast` deploys the six contracts against a market's stablecoin,
 feed and Uniswap V3 pool/router, wires them (each link is set once) and
 returns them. The vault holds every token; the book, market, hedger and
 guard hold none.
@@ -21,21 +21,22 @@ class Ballast:
     options: object
     hedger: object
     guard: object
+    pricer: object
     feed: object
 
 
 def deploy_ballast(project, owner, keeper, guardian, usdc, feed, router, pool, weth, cap=10**9 * USD, name="Ballast ETH Options USDC", symbol="bUSDC"):
-    vault = project.Vault.deploy(usdc, name, symbol, keeper, guardian, cap, sender=owner)
-    book = project.OptionBook.deploy(vault, feed, sender=owner)
-    options = project.OptionMarket.deploy(vault, book, feed, sender=owner)
-    hedger = project.Hedger.deploy(vault, book, router, pool, weth, feed, sender=owner)
-    guard = project.RiskGuard.deploy(vault, hedger, sender=owner)
-    vault.set_option_book(book, sender=owner)
-    vault.set_option_market(options, sender=owner)
-    vault.set_hedger(hedger, sender=owner)
-    vault.set_risk_guard(guard, sender=owner)
+    """Deploy and wire Ballast: vault (money), risk guard (rules, oracle and pool reader),
+    pricer (Black-Scholes), option book, option market and hedger. Each link is set once."""
+    vault = project.Vault.deploy(usdc, name, symbol, keeper, guardian, sender=owner)
+    guard = project.RiskGuard.deploy(vault, feed, pool, weth, cap, sender=owner)
+    pricer = project.Pricer.deploy(sender=owner)
+    book = project.OptionBook.deploy(vault, guard, pricer, sender=owner)
+    options = project.OptionMarket.deploy(vault, book, guard, sender=owner)
+    hedger = project.Hedger.deploy(vault, book, guard, router, pool, weth, sender=owner)
+    vault.connect(book, options, hedger, guard, sender=owner)
     book.set_market(options, sender=owner)
-    return Ballast(vault=vault, book=book, options=options, hedger=hedger, guard=guard, feed=feed)
+    return Ballast(vault=vault, book=book, options=options, hedger=hedger, guard=guard, pricer=pricer, feed=feed)
 
 
 def main():
@@ -62,7 +63,7 @@ def main():
         project, owner, keeper, guardian, project.TestToken.at(m["usdc"]), project.MockAggregator.at(m["feed"]),
         m["router"], m["pool"], weth,
     )
-    record = {name: getattr(b, name).address for name in ("vault", "book", "options", "hedger", "guard")}
+    record = {name: getattr(b, name).address for name in ("vault", "book", "options", "hedger", "guard", "pricer")}
     path = market_path.with_name(f"ballast-{chain.chain_id}.json")
     path.write_text(json.dumps(record, indent=2))
     print(f"Ballast deployed on chain {chain.chain_id} (record: {path}); owner {owner.address}, keeper {keeper.address}")
