@@ -58,7 +58,9 @@ def main(argv=None):
         except StrategyUnavailable as err:
             skipped.append(f"{spec}: {err}")
             continue
-        cfg = static if cfg is None else cfg
+        from keeper.backtest import _fit_policy_cfg
+
+        cfg = static if isinstance(cfg, StaticConfig) else _fit_policy_cfg(cfg, market.step_seconds, params, sim.cfg)
         small.run(name, policy, cfg)  # compile / warm up
         best_wall = best_cpu = float("inf")
         for _ in range(args.repeat):

@@ -6,7 +6,7 @@ and the keeper never disagree on a number:
 
     p = Params.from_constants()          # the repo's contracts/constants.vy
     p.max_utilisation                    # 0.5  (DEFAULT_MAX_UTILISATION, wad -> fraction)
-    p.grid                               # 16 spot shocks, -1.0 ... +2.0 (read-only float array)
+    p.GRID                               # 16 spot shocks, -1.0 ... +2.0 (read-only float array; named as in constants.vy)
     p2 = p.replace(max_trade=0.05)       # a variant (checked against MIN_/MAX_MAX_TRADE)
 
 Parsing: every line `NAME: constant(type) = expr` (an expression may span
@@ -131,7 +131,7 @@ class Params:
     virtual_assets: int = _p("VIRTUAL_ASSETS", "int")
     # ------------------------------------------------ the book
     max_live: int = _p("MAX_LIVE", "int")
-    grid: np.ndarray = _p("GRID", "wad")                 # spot shocks, fractions (-1.0 ... +2.0)
+    GRID: np.ndarray = _p("GRID", "wad")                 # spot shocks, fractions (-1.0 ... +2.0), read-only
     grid_zero: int = _p("GRID_ZERO", "int")              # index of the 0 % shock
     grid_unit_usd: float = _p("GRID_UNIT", "grid_unit_usd")  # grid losses are rounded up to this (1e-6 USD)
     min_vol: float = _p("MIN_VOL", "wad")                # hard floor of any posted vol
@@ -229,9 +229,9 @@ class Params:
                 hi = human(values[hi_name], unit, hi_name) if hi_name in values else None
                 bounds[f.name] = (lo, hi)
         p = cls(**kwargs, bounds=bounds)
-        if p.grid.shape != (int(values.get("GRID_N", p.grid.size)),):
-            raise ValueError(f"{source}: GRID has {p.grid.size} points, GRID_N says {values.get('GRID_N')}")
-        if not 0 <= p.grid_zero < p.grid.size or p.grid[p.grid_zero] != 0.0:
+        if p.GRID.shape != (int(values.get("GRID_N", p.GRID.size)),):
+            raise ValueError(f"{source}: GRID has {p.GRID.size} points, GRID_N says {values.get('GRID_N')}")
+        if not 0 <= p.grid_zero < p.GRID.size or p.GRID[p.grid_zero] != 0.0:
             raise ValueError(f"{source}: GRID[GRID_ZERO] must be the 0 % shock")
         p.check()
         return p
@@ -257,10 +257,10 @@ class Params:
         unknown = sorted(set(overrides) - names)
         if unknown:
             raise ValueError(f"unknown parameter(s): {', '.join(unknown)}")
-        if "grid" in overrides:
-            g = np.array(overrides["grid"], dtype=float)
+        if "GRID" in overrides:
+            g = np.array(overrides["GRID"], dtype=float)
             g.setflags(write=False)
-            overrides["grid"] = g
+            overrides["GRID"] = g
         p = dataclasses.replace(self, **overrides)
         p.check()
         return p

@@ -152,50 +152,55 @@ def test_no_sale_or_trade_ever_breaks_a_limit(data):
         sim.run("random", random_policy(seed, levels), None, audit=True),
         sim.run("hedge_every:1", bt.hedge_every(1.0), static_cfg(market), audit=True),
     ]
-    tol = 1e-9
     for res in runs:
-        for row in res.sale_log:
-            b, nav = row[bt.L_B], row[bt.L_NAV]
-            m_ref = stress_reference(row, sim.n_slots, params.grid)
-            assert m_ref == pytest.approx(row[bt.L_M], rel=1e-9, abs=1e-6)
-            assert m_ref <= nav * params.max_utilisation * b * (1 + tol) + 1e-6
-            assert row[bt.L_V] <= nav * params.max_vega_ratio * b * (1 + tol)
-            assert row[bt.L_G] * row[bt.L_S] ** 2 / 100 <= nav * params.max_gamma_ratio * b * (1 + tol)
-            assert params.budget_floor - tol <= b <= 1 + tol
-            assert abs(row[bt.L_S] - row[bt.L_S0]) <= params.max_spot_drift * row[bt.L_S0] * (1 + tol)
-            if res.name == "random":
-                assert levels[(row[bt.L_T], int(row[bt.L_PATH]))] == 0  # sales only at level 0
-        trades = res.trade_log[res.trade_log[:, bt.R_KIND] == 0]
-        for row in trades:
-            lv, nav = row[bt.R_LEVEL], row[bt.R_NAV]
-            assert row[bt.R_NOTIONAL] <= nav * params.max_trade * (1 + tol)
-            assert row[bt.R_HOURLY] <= row[bt.R_HCAP] * (1 + tol)
-            assert row[bt.R_DAILY] <= row[bt.R_DCAP] * (1 + tol)
-            assert row[bt.R_T] - row[bt.R_PREV] >= params.hedge_cooldown
-            before, after = abs(row[bt.R_BEFORE]), abs(row[bt.R_AFTER])
-            assert lv < params.halted
-            if lv == params.withdraw_only:
-                assert row[bt.R_ETH] < 0
-            elif lv == params.reduce_only:
-                assert after < before  # reduce-only never grows |delta|
-            else:
-                assert after <= row[bt.R_BAND] * (1 + tol) or after < before
-        # the leaky buckets, replayed from scratch per path
-        for i in range(market.n_paths):
-            used_h = used_d = 0.0
-            last = -1e18
-            for row in trades[trades[:, bt.R_PATH] == i]:
-                el = row[bt.R_T] - last
-                hcap, dcap = row[bt.R_HCAP], row[bt.R_DCAP]
-                used_h = max(0.0, used_h - hcap * min(el, 3600) / 3600) + row[bt.R_NOTIONAL]
-                used_d = max(0.0, used_d - dcap * min(el, 86400) / 86400) + row[bt.R_NOTIONAL]
-                assert used_h == pytest.approx(row[bt.R_HOURLY], rel=1e-9, abs=1e-6)
-                assert used_d == pytest.approx(row[bt.R_DAILY], rel=1e-9, abs=1e-6)
-                assert used_h <= hcap * (1 + tol) and used_d <= dcap * (1 + tol)
-                last = row[bt.R_T]
-        # the hedge never goes short, the ledgers balance
-        assert np.all(res.final[:, bt.HEDGE] >= 0)
+        check_limits(res, params, sim, levels if res.name == "random" else None)
         check_ledgers(res, market, cfg)
+
+
+def check_limits(res, params, sim, levels=None):
+    """Every accepted sale and landed trade of an audited run within SPEC's limits (recomputed)."""
+    market = sim.market
+    tol = 1e-9
+    for row in res.sale_log:
+        b, nav = row[bt.L_B], row[bt.L_NAV]
+        m_ref = stress_reference(row, sim.n_slots, params.GRID)
+        assert m_ref == pytest.approx(row[bt.L_M], rel=1e-9, abs=1e-6)
+        assert m_ref <= nav * params.max_utilisation * b * (1 + tol) + 1e-6
+        assert row[bt.L_V] <= nav * params.max_vega_ratio * b * (1 + tol)
+        assert row[bt.L_G] * row[bt.L_S] ** 2 / 100 <= nav * params.max_gamma_ratio * b * (1 + tol)
+        assert params.budget_floor - tol <= b <= 1 + tol
+        assert abs(row[bt.L_S] - row[bt.L_S0]) <= params.max_spot_drift * row[bt.L_S0] * (1 + tol)
+        if levels is not None:
+            assert levels[(row[bt.L_T], int(row[bt.L_PATH]))] == 0  # sales only at level 0
+    trades = res.trade_log[res.trade_log[:, bt.R_KIND] == 0]
+    for row in trades:
+        lv, nav = row[bt.R_LEVEL], row[bt.R_NAV]
+        assert row[bt.R_NOTIONAL] <= nav * params.max_trade * (1 + tol)
+        assert row[bt.R_HOURLY] <= row[bt.R_HCAP] * (1 + tol)
+        assert row[bt.R_DAILY] <= row[bt.R_DCAP] * (1 + tol)
+        assert row[bt.R_T] - row[bt.R_PREV] >= params.hedge_cooldown
+        before, after = abs(row[bt.R_BEFORE]), abs(row[bt.R_AFTER])
+        assert lv < params.halted
+        if lv == params.withdraw_only:
+            assert row[bt.R_ETH] < 0
+        elif lv == params.reduce_only:
+            assert after < before  # reduce-only never grows |delta|
+        else:
+            assert after <= row[bt.R_BAND] * (1 + tol) or after < before
+    # the leaky buckets, replayed from scratch per path
+    for i in range(market.n_paths):
+        used_h = used_d = 0.0
+        last = -1e18
+        for row in trades[trades[:, bt.R_PATH] == i]:
+            el = row[bt.R_T] - last
+            hcap, dcap = row[bt.R_HCAP], row[bt.R_DCAP]
+            used_h = max(0.0, used_h - hcap * min(el, 3600) / 3600) + row[bt.R_NOTIONAL]
+            used_d = max(0.0, used_d - dcap * min(el, 86400) / 86400) + row[bt.R_NOTIONAL]
+            assert used_h == pytest.approx(row[bt.R_HOURLY], rel=1e-9, abs=1e-6)
+            assert used_d == pytest.approx(row[bt.R_DAILY], rel=1e-9, abs=1e-6)
+            assert used_h <= hcap * (1 + tol) and used_d <= dcap * (1 + tol)
+            last = row[bt.R_T]
+    assert np.all(res.final[:, bt.HEDGE] >= 0)  # the hedge never goes short
 
 
 def check_ledgers(res, market, cfg):
@@ -441,10 +446,29 @@ def test_strategy_names():
             resolve_strategy(bad)
 
 
-@pytest.mark.skipif(HAS_ALLOCATOR, reason="keeper.allocator exists in this tree")
-def test_dynamic_unavailable_without_the_allocator():
+def test_dynamic_unavailable_without_the_allocator(monkeypatch):
+    monkeypatch.setitem(sys.modules, "keeper.allocator", None)  # as if the module were absent
     with pytest.raises(StrategyUnavailable, match="keeper.allocator is not in this tree"):
         resolve_strategy("dynamic")
+
+
+@pytest.mark.skipif(not HAS_ALLOCATOR, reason="keeper.allocator is not in this tree")
+def test_dynamic_runs_within_every_limit():
+    from keeper.allocator import AllocatorConfig
+
+    name, policy, cfg = resolve_strategy("dynamic")
+    assert isinstance(cfg, AllocatorConfig)
+    cfg = bt._fit_policy_cfg(cfg, 1800, P, SimConfig())
+    assert cfg.vol_post_interval_s == 1800 and cfg.vol_accrual_cap_s == P.vol_accrual_cap
+    for model in ("merton", "crash"):
+        market = make_market(model, 6, 6, 30, 3)
+        sim_cfg = SimConfig(buy_rate_per_day=20.0)
+        sim = Simulator(market, P, sim_cfg, 4)
+        res = sim.run(name, policy, cfg, audit=True)
+        check_limits(res, P, sim)
+        check_ledgers(res, market, sim_cfg)
+        assert res.column("sales").sum() > 0
+        assert np.all(np.isfinite(list(v for v in res.summary().values() if isinstance(v, float))))
 
 
 # ---------------------------------------------------------------- CLI
@@ -498,8 +522,8 @@ def test_cli_bad_csv_names_the_line(tmp_path, capsys):
     assert capsys.readouterr().err == "keeper: error: prices.csv line 3: price must be > 0\n"
 
 
-@pytest.mark.skipif(HAS_ALLOCATOR, reason="keeper.allocator exists in this tree")
-def test_cli_dynamic_unavailable(tmp_path, capsys):
+def test_cli_dynamic_unavailable(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "keeper.allocator", None)
     assert cli(["backtest", "--model", "gbm", "--strategies", "dynamic", "--out", str(tmp_path), "--quiet"]) == 2
     assert "strategy dynamic is unavailable" in capsys.readouterr().err
 

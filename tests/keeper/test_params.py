@@ -12,10 +12,10 @@ def params():
 
 def test_real_file_in_human_units(params):
     assert params.max_utilisation == 0.5
-    assert params.grid.shape == (16,)
-    assert params.grid[0] == -1.0 and params.grid[-1] == 2.0
-    assert np.all(np.diff(params.grid) > 0)
-    assert params.grid[params.grid_zero] == 0.0
+    assert params.GRID.shape == (16,)
+    assert params.GRID[0] == -1.0 and params.GRID[-1] == 2.0
+    assert np.all(np.diff(params.GRID) > 0)
+    assert params.GRID[params.grid_zero] == 0.0
     assert params.max_vol_rate == pytest.approx(1 / 86_400, rel=1e-12)  # per second
     assert params.spread == 0.02 and params.delta_band == 0.01 and params.max_slippage == 0.01
     assert params.oracle_heartbeat == 3_600 and isinstance(params.oracle_heartbeat, int)
@@ -37,7 +37,7 @@ def test_frozen_and_grid_read_only(params):
     with pytest.raises(Exception):
         params.max_trade = 0.2
     with pytest.raises(ValueError):
-        params.grid[0] = 5.0
+        params.GRID[0] = 5.0
 
 
 def test_replace(params):
