@@ -1473,7 +1473,7 @@ def check_sim_config(cfg: SimConfig, params: Params) -> None:
     for m, _ in cfg.strikes:
         if not (math.isfinite(m) and abs(m - 1.0) <= params.strike_band):
             raise ValueError(f"strike {m} x spot is outside the strike band (+-{params.strike_band:g})")
-    per_day = len(cfg.strikes) / min(cfg.series_period_days, 1.0)
+    per_day = len(cfg.strikes) * math.ceil(1.0 / cfg.series_period_days)  # most opened in any rolling day
     if per_day > params.max_new_series:
         raise ValueError(f"the schedule opens {per_day:g} series per day, above max_new_series {params.max_new_series}")
     missing = set(GAS) - set(cfg.gas)
