@@ -83,9 +83,11 @@ def main(argv=None):
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines = [
-        "| strategy | path-steps | wall (M path-steps/s) | CPU time (M path-steps/s) | policy (ns / path-step) | simulator (ns / path-step) |",
+        "| strategy | path-steps | wall (M path-steps/s) | CPU time (M path-steps/s) | policy (ns / path-step) "
+        "| simulator (ns / path-step) |",
         "|---|---:|---:|---:|---:|---:|",
-        *[f"| {n} | {ps:,} | {w / 1e6:.2f} | {c / 1e6:.2f} | {pol:.0f} | {simu:.0f} |" for n, ps, w, c, pol, simu in rows],
+        *[f"| {n} | {ps:,} | {w / 1e6:.2f} | {c / 1e6:.2f} | {pol:.0f} | {simu:.0f} |"
+          for n, ps, w, c, pol, simu in rows],
     ]
     table = "\n".join(lines)
     static = [r for r in rows if r[0] != "dynamic"]

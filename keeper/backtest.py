@@ -1,8 +1,11 @@
 """Backtest: the Ballast vault simulated over many price paths, vectorised over paths.
 
-    market = make_market("merton", n_paths=500, days=90, step_minutes=60, seed=1)
-    results = run_backtest(market, ["no_hedge", "hedge_every:4", "fixed_band:0.01"], seed=1)
-    results["hedge_every:4"].summary()
+    results = run_backtest("merton", ["no_hedge", "hedge_every:4", "fixed_band:0.01"],
+                           n_paths=500, days=90, step_minutes=60, seed=1)
+    results["hedge_every:4"].summary()            # metrics below; per-path arrays on the result
+
+    market = make_market("crash", n_paths=200, days=30, step_minutes=60, seed=1)
+    Simulator(market, seed=2).run("mine", my_policy, my_cfg, audit=True)   # any keeper.policy PolicyFn
 
 Everything the chain decides is mirrored from `contracts/SPEC.md`, with every
 number read from `contracts/constants.vy` through `keeper.params.Params`
@@ -35,11 +38,13 @@ heartbeat passed); the TWAP is the geometric mean of the pool price over
 
 The vault (one per path; see `Simulator`): cash, a WETH hedge (>= 0: the
 vault cannot short), and option series opened on a fixed schedule. Each step
-(at time t, in this order): settle expired series; poke the guard (the six
-breakers, latches and levels); the keeper refreshes the marks; the policy
-sees a `keeper.policy.BookState`; the keeper posts the budget and the vols and
-opens scheduled series, rebalances the hedge; buyers arrive (Poisson) and buy.
-Records: NAV per share, daily NAV and the daily "explained" P&L.
+(at time t, in this order; docs/backtest.md has the rules in full): settle
+expired series; the keeper refreshes the marks (if its step lands and the
+oracle is fresh); poke the guard (the six breakers, latches and levels); the
+policy sees a `keeper.policy.BookState`; the keeper posts the budget and the
+vols, opens scheduled series and sends its hedge trade (refused unless every
+Hedger rule holds); buyers arrive (Poisson) and buy (refused unless every sale
+limit holds). Records: NAV per share, daily NAV and the daily "explained" P&L.
 
 Metrics (`StrategyResult.summary`), over all paths:
 - total return: NAV per share at the end over the start, minus 1;
@@ -142,6 +147,27 @@ class MarketConfig:
     crash_oracle_outage_hours: float = 3.0   # the feed posts nothing for this long from the crash start
     crash_recovery: float = 0.5        # share of the fall regained ...
     crash_recovery_days: float = 3.0   # ... over this many days after the crash day
+
+
+def check_market_config(cfg: MarketConfig) -> None:
+    """ValueError naming the first MarketConfig field outside its domain."""
+    for f in fields(cfg):
+        v = getattr(cfg, f.name)
+        if v is not None and not (isinstance(v, (int, float)) and math.isfinite(v)):
+            raise ValueError(f"{f.name} must be a finite number, got {v!r}")
+    positive = ("s0", "pool_depth_usd", "oracle_feed_heartbeat", "garch_history_days", "depth_half_life_days",
+                "crash_cascade_hours", "crash_calm_vol", "crash_vol_half_life_days", "crash_depth_half_life_days",
+                "crash_recovery_days")
+    for name in positive:
+        if not getattr(cfg, name) > 0:
+            raise ValueError(f"{name} must be > 0, got {getattr(cfg, name)!r}")
+    for name in ("sigma", "jump_rate", "jump_sigma", "depth_noise", "oracle_deviation", "crash_spike_vol",
+                 "crash_oracle_outage_hours", "crash_recovery", "depth_elasticity"):
+        if getattr(cfg, name) < 0:
+            raise ValueError(f"{name} must be >= 0, got {getattr(cfg, name)!r}")
+    for name in ("crash_drop", "crash_squeeze"):
+        if not 0 <= getattr(cfg, name) < 1:
+            raise ValueError(f"{name} must be in [0, 1), got {getattr(cfg, name)!r}")
 
 
 @dataclass(frozen=True)
@@ -365,11 +391,8 @@ def crash_returns(rng, n, steps, step_seconds, days, cfg: MarketConfig):
     t_end = (np.arange(1, steps + 1)) * step_seconds  # end time of each step
     start = crash_day * DAY
     since = (t_end - start) / DAY  # days since the crash start (end of step)
-    vol = np.where(
-        since > 0,
-        cfg.crash_calm_vol + (cfg.crash_spike_vol - cfg.crash_calm_vol) * np.exp2(-np.maximum(since, 0) / cfg.crash_vol_half_life_days),
-        cfg.crash_calm_vol,
-    )
+    decay = np.exp2(-np.maximum(since, 0) / cfg.crash_vol_half_life_days)
+    vol = np.where(since > 0, cfg.crash_calm_vol + (cfg.crash_spike_vol - cfg.crash_calm_vol) * decay, cfg.crash_calm_vol)
     drift = np.zeros(steps)
     fall = math.log(1.0 - cfg.crash_drop)  # < 0
     k0 = crash_day * spd  # first step of the crash day
@@ -456,6 +479,7 @@ def make_market(
     `csv`: the history for `csv` (required) and `garch` (optional: fit on it).
     `garch_fit`: a fit to reuse (batches of one run share one fit)."""
     cfg = cfg or MarketConfig()
+    check_market_config(cfg)
     params = params or Params.from_constants()
     if model not in MODELS:
         raise ValueError(f"unknown model {model!r} (choose from {', '.join(MODELS)})")
@@ -645,7 +669,8 @@ def _book(ser, i, S, s0):
 
 @njit(cache=True, inline="always")
 def _grid_recompute(ser, i, s0, grid, unit, gridc):
-    """The cached grid payoffs of path i at cache spot s0: gridc[i, k] = sum_s ceil_unit(q_s payoff_s(s0 (1 + GRID[k])))."""
+    """The cached grid payoffs of path i at cache spot s0:
+    gridc[i, k] = sum_s ceil_unit(q_s payoff_s(s0 (1 + GRID[k])))."""
     inv = 1.0 / unit
     for k in range(grid.shape[0]):
         gridc[i, k] = 0.0
@@ -1019,7 +1044,8 @@ def _rebalance(st, ser, acc, i, x, t, S, P, tw, dep, fresh, pv, day_expl, dj, tl
 
 @njit(cache=True, inline="always")
 def _sell_option(st, ser, gridc, gd, acc, i, q, pick, t, S, pv, grid, day_expl, dj, slog, tcount):
-    """OptionMarket.buy of q ETH of an open series (chosen by `pick` in [0, 1)); refused unless every SPEC limit holds."""
+    """OptionMarket.buy of q ETH of an open series (chosen by `pick` in [0, 1));
+    refused (and counted by reason) unless every SPEC limit holds."""
     acc[i, A_ATTEMPTS] += 1.0
     if st[i, LEVEL] != 0.0:
         acc[i, A_R_LEVEL] += 1.0
@@ -1453,7 +1479,8 @@ def _param_vector(params: Params, cfg: SimConfig, step_s: int, steps: int) -> np
 
 def check_sim_config(cfg: SimConfig, params: Params) -> None:
     """ValueError naming the first SimConfig field the chain (or the simulator) would refuse."""
-    for name in ("nav0", "series_period_days", "tenor_days", "buy_size_eth", "buy_size_sigma"):
+    for name in ("nav0", "series_period_days", "tenor_days", "buy_size_eth", "buy_size_sigma",
+                 "rv_short_half_life_days", "rv_long_half_life_days", "trend_half_life_days"):
         v = getattr(cfg, name)
         if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
             raise ValueError(f"{name} must be a positive number, got {v!r}")
@@ -1461,6 +1488,7 @@ def check_sim_config(cfg: SimConfig, params: Params) -> None:
         v = getattr(cfg, name)
         if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
             raise ValueError(f"{name} must be a number >= 0, got {v!r}")
+    _check_positive_int("max_batch_elements", cfg.max_batch_elements)
     if cfg.keeper_miss_prob >= 1 or cfg.pool_fee >= 1:
         raise ValueError("keeper_miss_prob and pool_fee must be < 1")
     if not params.min_rate <= cfg.rate <= params.max_rate:
@@ -1601,8 +1629,8 @@ class Simulator:
         check_sim_config(self.cfg, self.params)
         n, steps = market.n_paths, market.n_steps
         step_s = market.step_seconds
-        if DAY % step_s:
-            raise ValueError("the step must divide a day")
+        if DAY % step_s or steps % (DAY // step_s):
+            raise ValueError("the market must cover whole days on a step that divides a day")
         self.days = steps * step_s // DAY
         self.pv = _param_vector(self.params, self.cfg, step_s, steps)
         self.grid = np.ascontiguousarray(self.params.GRID, dtype=float)
@@ -1612,7 +1640,9 @@ class Simulator:
         gens = math.ceil(self.cfg.tenor_days / self.cfg.series_period_days) + 1
         self.n_slots = len(self.cfg.strikes) * gens  # + one set awaiting settlement
         if self.n_slots > self.params.max_live:
-            raise ValueError(f"the schedule keeps up to {self.n_slots} series live, above MAX_LIVE {self.params.max_live}")
+            raise ValueError(
+                f"the schedule keeps up to {self.n_slots} series live, above MAX_LIVE {self.params.max_live}"
+            )
         ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
         rng = np.random.default_rng(ss)
         lam = self.cfg.buy_rate_per_day * step_s / DAY

@@ -55,7 +55,8 @@ def parser():
     )
     bt.error = _one_line_error  # every bad input: one line, exit 2
     bt.add_argument("--model", required=True, help="gbm, merton, garch, crash or csv")
-    bt.add_argument("--csv", metavar="FILE", help="timestamp,price history: required by csv, optional for garch (fit on it)")
+    bt.add_argument("--csv", metavar="FILE",
+                    help="timestamp,price history: required by csv, optional for garch (fit on it)")
     bt.add_argument("--paths", type=int, default=200, help="number of paths (default 200)")
     bt.add_argument("--days", type=int, default=30, help="days per path (default 30)")
     bt.add_argument("--step-minutes", type=int, default=60, help="simulation step; must divide a day (default 60)")
@@ -66,7 +67,8 @@ def parser():
     )
     bt.add_argument("--out", required=True, metavar="DIR", help="directory for results.md, results.csv and PNGs")
     bt.add_argument("--gas-gwei", type=float, default=None, help="gas price, gwei (default 3)")
-    bt.add_argument("--vol-premium", type=float, default=None, help="static strategies: vol posted over the model's vol (default 0.05)")
+    bt.add_argument("--vol-premium", type=float, default=None,
+                    help="static strategies: vol posted over the model's vol (default 0.05)")
     bt.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
 

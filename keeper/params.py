@@ -6,7 +6,7 @@ and the keeper never disagree on a number:
 
     p = Params.from_constants()          # the repo's contracts/constants.vy
     p.max_utilisation                    # 0.5  (DEFAULT_MAX_UTILISATION, wad -> fraction)
-    p.GRID                               # 16 spot shocks, -1.0 ... +2.0 (read-only float array; named as in constants.vy)
+    p.GRID                               # 16 spot shocks, -1.0 ... +2.0 (read-only array; the .vy name)
     p2 = p.replace(max_trade=0.05)       # a variant (checked against MIN_/MAX_MAX_TRADE)
 
 Parsing: every line `NAME: constant(type) = expr` (an expression may span
@@ -181,7 +181,7 @@ class Params:
     # ------------------------------------------------ the timelock
     timelock_delay: int = _p("TIMELOCK_DELAY", "sec")
     timelock_grace: int = _p("TIMELOCK_GRACE", "sec")
-    # ------------------------------------------------ hard bounds of the DEFAULT_ fields: name -> (lo, hi), None = unbounded
+    # ------------------------------------------------ hard bounds of DEFAULT_ fields: name -> (lo, hi), None = none
     bounds: dict = field(default_factory=dict, repr=False, metadata={"const": None})
 
     # ------------------------------------------------------------ construction

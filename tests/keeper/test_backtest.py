@@ -535,3 +535,16 @@ def test_cli_subprocess_no_traceback(tmp_path):
     )
     assert run.returncode == 2
     assert run.stderr == "keeper: error: --paths must be > 0\n"
+
+
+def test_config_errors_are_clear():
+    with pytest.raises(ValueError, match="sigma must be a finite number"):
+        make_market("gbm", 2, 1, 60, 0, MarketConfig(sigma=float("nan")))
+    with pytest.raises(ValueError, match="crash_drop must be in"):
+        make_market("crash", 2, 3, 60, 0, MarketConfig(crash_drop=1.2))
+    with pytest.raises(ValueError, match="strike 1.8 x spot is outside the strike band"):
+        Simulator(make_market("gbm", 2, 1, 60, 0), P, SimConfig(strikes=((1.8, True),)))
+    with pytest.raises(ValueError, match="whole days"):
+        Simulator(market_from_prices("x", np.full((2, 30), 3000.0), 3600, 0.6), P)
+    with pytest.raises(ValueError, match="seed must be an integer"):
+        run_backtest("gbm", ["no_hedge"], 2, 1, 60, -1)

@@ -72,10 +72,14 @@ def test_unknown_names_ignored_and_multiline_lists():
 
 @pytest.mark.parametrize(
     "expr",
-    ["__import__('os').system('echo pwned')", "open('/etc/passwd')", "1 if True else 2", "2 ** 100000", "1 // 0", "1.5"],
+    [
+        "__import__('os').system('echo pwned')", "open('/etc/passwd')", "1 if True else 2", "2 ** 100000",
+        "1 // 0", "1.5",
+    ],
 )
 def test_never_eval(expr):
-    text = MINIMAL.replace("DEFAULT_SPREAD: constant(uint256) = 2 * 10**16", f"DEFAULT_SPREAD: constant(uint256) = {expr}")
+    old = "DEFAULT_SPREAD: constant(uint256) = 2 * 10**16"
+    text = MINIMAL.replace(old, f"DEFAULT_SPREAD: constant(uint256) = {expr}")
     with pytest.raises(ValueError, match="DEFAULT_SPREAD"):
         Params.from_text(text)
 
