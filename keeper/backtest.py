@@ -196,7 +196,7 @@ class SimConfig:
 class StaticConfig:
     """Config of the static strategies: the vol they post and their smallest trade."""
 
-    vol: float | None = None           # fixed realised-vol estimate; None: the runner uses the model's nominal vol
+    vol: float | None = None           # fixed realised-vol estimate (run_backtest: the model's vol; None: rv_long)
     vol_premium: float = 0.05          # added to it: atm_vol = vol + vol_premium
     step_seconds: int = 3_600          # the simulation step (set by the runner)
     min_trade_usd: float = 100.0       # skip smaller hedge trades (gas and fees)
@@ -1815,7 +1815,8 @@ def _static_kernel(mode, arg, step, t, spot, fresh, pool, nav, cash, hedge, odel
 
 
 def _static_policy(mode: int, arg: float, name: str) -> Callable:
-    def policy(state: BookState, params: Params, cfg: StaticConfig) -> PolicyOutput:
+    def policy(state: BookState, params: Params, cfg: StaticConfig | None = None) -> PolicyOutput:
+        cfg = cfg if cfg is not None else StaticConfig()
         n = state.n
         trade = np.empty(n)
         reason = np.empty(n, dtype=np.int64)
@@ -1830,7 +1831,8 @@ def _static_policy(mode: int, arg: float, name: str) -> Callable:
         )
         return PolicyOutput(
             budget_target=np.ones(n),
-            atm_vol=np.full(n, cfg.vol + cfg.vol_premium),
+            # the fixed estimate (without one: the long-run realised vol the book state carries)
+            atm_vol=(np.full(n, cfg.vol) if cfg.vol is not None else np.asarray(state.rv_long, float)) + cfg.vol_premium,
             delta_target_eth=np.zeros(n),
             band_eth=band,
             trade_eth=trade,
