@@ -67,19 +67,32 @@ underlying: public(immutable(address))
 ASSET_SCALE: immutable(uint256)      # 10**(18 - asset decimals)
 FEE: immutable(uint24)
 
-max_slippage: public(uint256)
-max_trade: public(uint256)
-cooldown: public(uint256)
-max_hourly_notional: public(uint256)
-max_daily_notional: public(uint256)
-keeper_timeout: public(uint256)
+# Packed storage (a rebalance reads each slot once); every field has a getter
+# of its own name below.
+# _params: max_slippage | max_trade | max_hourly_notional | max_daily_notional (64 each)
+# _times:  cooldown (32) | keeper_timeout (32) | last_rebalance | last_keeper_action | caps_updated_at (64 each)
+# _used:   hourly_used | daily_used (128 each): leaky buckets of hedge notional, wad USD
+_params: uint256
+_times: uint256
+_used: uint256
+M32: constant(uint256) = 2**32 - 1
+M64: constant(uint256) = 2**64 - 1
+M128: constant(uint256) = 2**128 - 1
 
-last_rebalance: public(uint256)
-last_keeper_action: public(uint256)
-# Leaky buckets of hedge notional (wad USD) and when they were last charged.
-hourly_used: public(uint256)
-daily_used: public(uint256)
-caps_updated_at: public(uint256)
+
+struct Params:
+    max_slippage: uint256
+    max_trade: uint256
+    max_hourly_notional: uint256
+    max_daily_notional: uint256
+
+
+struct Times:
+    cooldown: uint256
+    keeper_timeout: uint256
+    last_rebalance: uint256
+    last_keeper_action: uint256
+    caps_updated_at: uint256
 
 
 @deploy
@@ -104,13 +117,46 @@ def __init__(vault_: address, book_: address, guard_: address, router_: address,
     assert staticcall IERC20Detailed(underlying_).decimals() == 18, "hedger: underlying must have 18 decimals"
     FEE = staticcall IUniswapV3Pool(pool_).fee()
     param_timelock.__init__(vault_)
-    self.max_slippage = c.DEFAULT_MAX_SLIPPAGE
-    self.max_trade = c.DEFAULT_MAX_TRADE
-    self.cooldown = c.DEFAULT_HEDGE_COOLDOWN
-    self.max_hourly_notional = c.DEFAULT_MAX_HOURLY_NOTIONAL
-    self.max_daily_notional = c.DEFAULT_MAX_DAILY_NOTIONAL
-    self.keeper_timeout = c.DEFAULT_KEEPER_TIMEOUT
-    self.last_keeper_action = block.timestamp
+    self._store_params(Params(
+        max_slippage=c.DEFAULT_MAX_SLIPPAGE, max_trade=c.DEFAULT_MAX_TRADE,
+        max_hourly_notional=c.DEFAULT_MAX_HOURLY_NOTIONAL, max_daily_notional=c.DEFAULT_MAX_DAILY_NOTIONAL,
+    ))
+    self._store_times(Times(
+        cooldown=c.DEFAULT_HEDGE_COOLDOWN, keeper_timeout=c.DEFAULT_KEEPER_TIMEOUT,
+        last_rebalance=0, last_keeper_action=block.timestamp, caps_updated_at=0,
+    ))
+
+
+# ---------------------------------------------------------------- packing
+
+@view
+@internal
+def _load_params() -> Params:
+    x: uint256 = self._params
+    return Params(max_slippage=x & M64, max_trade=(x >> 64) & M64, max_hourly_notional=(x >> 128) & M64, max_daily_notional=x >> 192)
+
+
+@internal
+def _store_params(p: Params):
+    self._params = p.max_slippage | (p.max_trade << 64) | (p.max_hourly_notional << 128) | (p.max_daily_notional << 192)
+
+
+@view
+@internal
+def _load_times() -> Times:
+    x: uint256 = self._times
+    return Times(
+        cooldown=x & M32, keeper_timeout=(x >> 32) & M32, last_rebalance=(x >> 64) & M64,
+        last_keeper_action=(x >> 128) & M64, caps_updated_at=x >> 192,
+    )
+
+
+@internal
+def _store_times(t: Times):
+    self._times = (
+        t.cooldown | (t.keeper_timeout << 32) | (t.last_rebalance << 64)
+        | (t.last_keeper_action << 128) | (t.caps_updated_at << 192)
+    )
 
 
 # ---------------------------------------------------------------- reading
@@ -199,25 +245,27 @@ def _bucket(used: uint256, cap: uint256, window: uint256, elapsed: uint256) -> u
 
 
 @internal
-def _use_caps(notional: uint256, nav: uint256):
+def _use_caps(notional: uint256, nav: uint256, p: Params, t: Times) -> Times:
     """
     @dev Charge `notional` (wad USD) to the rolling hourly and daily buckets.
     """
-    elapsed: uint256 = block.timestamp - self.caps_updated_at
-    hour_cap: uint256 = nav * self.max_hourly_notional // WAD
-    day_cap: uint256 = nav * self.max_daily_notional // WAD
-    hourly: uint256 = self._bucket(self.hourly_used, hour_cap, HOUR, elapsed) + notional
-    daily: uint256 = self._bucket(self.daily_used, day_cap, DAY, elapsed) + notional
+    elapsed: uint256 = block.timestamp - t.caps_updated_at
+    hour_cap: uint256 = nav * p.max_hourly_notional // WAD
+    day_cap: uint256 = nav * p.max_daily_notional // WAD
+    u: uint256 = self._used
+    hourly: uint256 = self._bucket(u & M128, hour_cap, HOUR, elapsed) + notional
+    daily: uint256 = self._bucket(u >> 128, day_cap, DAY, elapsed) + notional
     assert hourly <= hour_cap, "hedger: hourly hedge notional cap"
     assert daily <= day_cap, "hedger: daily hedge notional cap"
-    self.hourly_used = hourly
-    self.daily_used = daily
-    self.caps_updated_at = block.timestamp
+    self._used = hourly | (daily << 128)
+    out: Times = t
+    out.caps_updated_at = block.timestamp
+    return out
 
 
 @view
 @internal
-def _floor(buy_underlying: bool, amount_in: uint256, spot: uint256) -> (uint256, uint256):
+def _floor(buy_underlying: bool, amount_in: uint256, spot: uint256, max_slippage: uint256) -> (uint256, uint256):
     """
     @dev (notional wad USD, least acceptable output) of a trade at the
          oracle price minus `max_slippage`.
@@ -230,7 +278,7 @@ def _floor(buy_underlying: bool, amount_in: uint256, spot: uint256) -> (uint256,
     else:
         notional = amount_in * spot // WAD
         expected = notional // ASSET_SCALE
-    return notional, expected * (WAD - self.max_slippage) // WAD
+    return notional, expected * (WAD - max_slippage) // WAD
 
 
 @internal
@@ -263,7 +311,9 @@ def _rebalance(kind: uint8, buy_underlying: bool, amount_in: uint256, min_out: u
     level: uint8 = extcall IRiskGuard(guard).poke()
     assert level < c.HALTED, "hedger: vault halted"
     assert level < c.WITHDRAW_ONLY or not buy_underlying, "hedger: withdraw-only: may only sell the hedge"
-    assert block.timestamp >= self.last_rebalance + self.cooldown, "hedger: cooldown"
+    p: Params = self._load_params()
+    t: Times = self._load_times()
+    assert block.timestamp >= t.last_rebalance + t.cooldown, "hedger: cooldown"
     r: IRiskGuard.Reading = self._reading()
     nav_units: uint256 = 0
     marks_fresh: bool = False
@@ -277,12 +327,14 @@ def _rebalance(kind: uint8, buy_underlying: bool, amount_in: uint256, min_out: u
     nav: uint256 = nav_units * ASSET_SCALE
     notional: uint256 = 0
     least: uint256 = 0
-    notional, least = self._floor(buy_underlying, amount_in, r.spot)
+    notional, least = self._floor(buy_underlying, amount_in, r.spot, p.max_slippage)
     assert min_out >= least, "hedger: min_out below oracle floor"
-    assert notional * WAD <= nav * self.max_trade, "hedger: trade above max_trade"
-    self._use_caps(notional, nav)
-
-    self.last_rebalance = block.timestamp
+    assert notional * WAD <= nav * p.max_trade, "hedger: trade above max_trade"
+    t = self._use_caps(notional, nav, p, t)
+    t.last_rebalance = block.timestamp
+    if kind == KEEPER:
+        t.last_keeper_action = block.timestamp
+    self._store_times(t)
     received: uint256 = 0
     after: int256 = 0
     received, after = self._swap(kind, buy_underlying, amount_in, min_out, deadline, before)
@@ -308,7 +360,6 @@ def rebalance(buy_underlying: bool, amount_in: uint256, min_out: uint256, deadli
     @return The amount received.
     """
     assert msg.sender == staticcall IVault(vault).keeper(), "hedger: caller is not the keeper"
-    self.last_keeper_action = block.timestamp
     return self._rebalance(KEEPER, buy_underlying, amount_in, min_out, deadline)
 
 
@@ -318,7 +369,9 @@ def ping():
     @notice Keeper: "I am alive" without trading (resets the silence clock).
     """
     assert msg.sender == staticcall IVault(vault).keeper(), "hedger: caller is not the keeper"
-    self.last_keeper_action = block.timestamp
+    t: Times = self._load_times()
+    t.last_keeper_action = block.timestamp
+    self._store_times(t)
     log IHedger.KeeperPing(keeper=msg.sender)
 
 
@@ -331,7 +384,8 @@ def fallback_rebalance() -> uint256:
             oracle floor). All the keeper's checks apply.
     @return The amount received.
     """
-    assert block.timestamp >= self.last_keeper_action + self.keeper_timeout, "hedger: keeper still active"
+    t: Times = self._load_times()
+    assert block.timestamp >= t.last_keeper_action + t.keeper_timeout, "hedger: keeper still active"
     r: IRiskGuard.Reading = self._reading()
     nav_units: uint256 = 0
     marks_fresh: bool = False
@@ -346,7 +400,7 @@ def fallback_rebalance() -> uint256:
     if buy:
         amount_in = notional // ASSET_SCALE
     least: uint256 = 0
-    notional, least = self._floor(buy, amount_in, r.spot)
+    notional, least = self._floor(buy, amount_in, r.spot, self._load_params().max_slippage)
     return self._rebalance(FALLBACK, buy, amount_in, least, block.timestamp)
 
 
@@ -370,11 +424,12 @@ def raise_settlement_cash() -> uint256:
     hedge: uint256 = staticcall IVault(vault).hedge_units()
     assert hedge != 0, "hedger: no hedge to sell"
     # WETH for the shortfall at the floor price, rounded up
-    slip: uint256 = WAD - self.max_slippage
+    max_slippage: uint256 = self._load_params().max_slippage
+    slip: uint256 = WAD - max_slippage
     amount_in: uint256 = min(hedge, ((need - cash) * ASSET_SCALE * WAD * WAD // slip + r.spot - 1) // r.spot + 1)
     notional: uint256 = 0
     least: uint256 = 0
-    notional, least = self._floor(False, amount_in, r.spot)
+    notional, least = self._floor(False, amount_in, r.spot, max_slippage)
     before: int256 = 0
     fresh: bool = False
     before, fresh = self._delta(r.spot, hedge)
@@ -399,9 +454,11 @@ def set_keeper_timeout(timeout: uint256):
     """
     self._only_owner()
     assert timeout >= c.MIN_KEEPER_TIMEOUT and timeout <= c.MAX_KEEPER_TIMEOUT, "hedger: keeper_timeout out of bounds"
-    if not param_timelock._gate(keccak256(slice(msg.data, 0, 36)), timeout > self.keeper_timeout):
+    t: Times = self._load_times()
+    if not param_timelock._gate(keccak256(slice(msg.data, 0, 36)), timeout > t.keeper_timeout):
         return
-    self.keeper_timeout = timeout
+    t.keeper_timeout = timeout
+    self._store_times(t)
     param_timelock._log_set("keeper_timeout", timeout)
 
 
@@ -417,12 +474,16 @@ def set_hedge_limits(max_slippage_: uint256, max_trade_: uint256, cooldown_: uin
     assert max_slippage_ >= c.MIN_MAX_SLIPPAGE and max_slippage_ <= c.MAX_MAX_SLIPPAGE, "hedger: max_slippage out of bounds"
     assert max_trade_ != 0 and max_trade_ <= c.MAX_MAX_TRADE, "hedger: max_trade out of bounds"
     assert cooldown_ <= c.MAX_HEDGE_COOLDOWN, "hedger: cooldown out of bounds"
-    loosens: bool = max_slippage_ > self.max_slippage or max_trade_ > self.max_trade or cooldown_ < self.cooldown
+    p: Params = self._load_params()
+    t: Times = self._load_times()
+    loosens: bool = max_slippage_ > p.max_slippage or max_trade_ > p.max_trade or cooldown_ < t.cooldown
     if not param_timelock._gate(keccak256(slice(msg.data, 0, 100)), loosens):
         return
-    self.max_slippage = max_slippage_
-    self.max_trade = max_trade_
-    self.cooldown = cooldown_
+    p.max_slippage = max_slippage_
+    p.max_trade = max_trade_
+    t.cooldown = cooldown_
+    self._store_params(p)
+    self._store_times(t)
     param_timelock._log_set("max_slippage", max_slippage_)
     param_timelock._log_set("max_trade", max_trade_)
     param_timelock._log_set("cooldown", cooldown_)
@@ -439,10 +500,124 @@ def set_hedge_caps(max_hourly_notional_: uint256, max_daily_notional_: uint256):
     self._only_owner()
     assert max_hourly_notional_ != 0 and max_hourly_notional_ <= c.MAX_MAX_HOURLY_NOTIONAL, "hedger: max_hourly_notional out of bounds"
     assert max_daily_notional_ >= max_hourly_notional_ and max_daily_notional_ <= c.MAX_MAX_DAILY_NOTIONAL, "hedger: max_daily_notional out of bounds"
-    loosens: bool = max_hourly_notional_ > self.max_hourly_notional or max_daily_notional_ > self.max_daily_notional
+    p: Params = self._load_params()
+    loosens: bool = max_hourly_notional_ > p.max_hourly_notional or max_daily_notional_ > p.max_daily_notional
     if not param_timelock._gate(keccak256(slice(msg.data, 0, 68)), loosens):
         return
-    self.max_hourly_notional = max_hourly_notional_
-    self.max_daily_notional = max_daily_notional_
+    p.max_hourly_notional = max_hourly_notional_
+    p.max_daily_notional = max_daily_notional_
+    self._store_params(p)
     param_timelock._log_set("max_hourly_notional", max_hourly_notional_)
     param_timelock._log_set("max_daily_notional", max_daily_notional_)
+
+
+# ---------------------------------------------------------------- getters
+
+@view
+@external
+def max_slippage() -> uint256:
+    """
+    @notice Wad fraction below the oracle value a trade's min_out may sit.
+    @return The value (see the notice).
+    """
+    return self._params & M64
+
+
+@view
+@external
+def max_trade() -> uint256:
+    """
+    @notice Wad fraction of NAV one trade may move.
+    @return The value (see the notice).
+    """
+    return (self._params >> 64) & M64
+
+
+@view
+@external
+def max_hourly_notional() -> uint256:
+    """
+    @notice Wad fraction of NAV of hedge notional per rolling hour.
+    @return The value (see the notice).
+    """
+    return (self._params >> 128) & M64
+
+
+@view
+@external
+def max_daily_notional() -> uint256:
+    """
+    @notice Wad fraction of NAV of hedge notional per rolling day.
+    @return The value (see the notice).
+    """
+    return self._params >> 192
+
+
+@view
+@external
+def cooldown() -> uint256:
+    """
+    @notice Seconds between two rebalances.
+    @return The value (see the notice).
+    """
+    return self._times & M32
+
+
+@view
+@external
+def keeper_timeout() -> uint256:
+    """
+    @notice Seconds of keeper silence before anyone may `fallback_rebalance`.
+    @return The value (see the notice).
+    """
+    return (self._times >> 32) & M32
+
+
+@view
+@external
+def last_rebalance() -> uint256:
+    """
+    @notice Unix time of the last rebalance of any kind but settlement cash.
+    @return The value (see the notice).
+    """
+    return (self._times >> 64) & M64
+
+
+@view
+@external
+def last_keeper_action() -> uint256:
+    """
+    @notice Unix time of the keeper's last rebalance or ping.
+    @return The value (see the notice).
+    """
+    return (self._times >> 128) & M64
+
+
+@view
+@external
+def caps_updated_at() -> uint256:
+    """
+    @notice Unix time the notional buckets were last charged.
+    @return The value (see the notice).
+    """
+    return self._times >> 192
+
+
+@view
+@external
+def hourly_used() -> uint256:
+    """
+    @notice Wad USD in the hourly bucket when last charged.
+    @return The value (see the notice).
+    """
+    return self._used & M128
+
+
+@view
+@external
+def daily_used() -> uint256:
+    """
+    @notice Wad USD in the daily bucket when last charged.
+    @return The value (see the notice).
+    """
+    return self._used >> 128

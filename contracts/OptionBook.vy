@@ -240,28 +240,13 @@ def _payoff(is_call: bool, strike: uint256, spot: uint256) -> uint256:
 
 @pure
 @internal
-def _shock_pct(k: uint256) -> uint256:
-    """
-    @dev 100 + shock k in percent (0 .. 300), from the packed grid.
-    """
-    return (c.GRID_PACKED >> (16 * k)) & 65535
-
-
-@pure
-@internal
-def _shocked(spot: uint256, k: uint256) -> uint256:
-    return spot * self._shock_pct(k) // 100
-
-
-@pure
-@internal
 def _shocked_spots(s0: uint256) -> uint256[GRID_N]:
     """
     @dev The grid's 16 shocked spots around `s0`, computed once per use.
     """
     out: uint256[GRID_N] = empty(uint256[GRID_N])
     for k: uint256 in range(GRID_N):
-        out[k] = self._shocked(s0, k)
+        out[k] = s0 * ((c.GRID_PACKED >> (16 * k)) & 65535) // 100
     return out
 
 
@@ -552,6 +537,8 @@ def retire_series(sid: uint256):
 @reentrant
 def series(sid: uint256) -> (uint256, uint256, bool):
     """
+    @notice The terms of series `sid` (ids start at 1, see `series_count`).
+            Terms stay readable after the series is retired or settled.
     @param sid The series id.
     @return (strike wad USD, expiry unix time, is_call); zeros if unknown.
     """
@@ -564,6 +551,11 @@ def series(sid: uint256) -> (uint256, uint256, bool):
 @reentrant
 def marks(sid: uint256) -> IOptionBook.Mark:
     """
+    @notice Series `sid`'s posted implied vol, when it was posted, and its
+            mark per 1 underlying at the cache point: price max(BS, intrinsic)
+            in wad USD, delta (wad), gamma (wad per 1 USD of spot), vega (wad
+            USD per 1.00 of vol); an expired series has only its intrinsic
+            price. Zeros if unknown or never marked.
     @param sid The series id.
     @return Its posted vol and its mark at the cache point (see `cache()`).
     """
@@ -577,6 +569,11 @@ def marks(sid: uint256) -> IOptionBook.Mark:
 @reentrant
 def cache() -> (uint256, uint256, uint256):
     """
+    @notice The cache point of every mark and aggregate, set by
+            `update_marks`, `post_vols` and `create_series`: the oracle spot
+            and the time of the last refresh, and the earliest expiry after it
+            (2**40 - 1 when no live series is unexpired; zeros before the first
+            refresh). The aggregates may not be used from that expiry on.
     @return (spot S0 wad USD, time t0, next expiry after t0) of the marks.
     """
     k: Cache = self._load_cache()
@@ -588,6 +585,10 @@ def cache() -> (uint256, uint256, uint256):
 @reentrant
 def aggregates() -> (uint256, int256, uint256, uint256, uint256[GRID_N]):
     """
+    @notice The book's cached aggregates at the cache point (see the module
+            notice): summed over open interest at the last refresh and moved
+            exactly by every sale and settlement since. `valuation` expands
+            them to a spot; this view does not.
     @return (liability wad USD, buyers' delta wad, gamma wad per USD, vega wad
             USD per 1.00 vol, grid payoffs in micro-USD) at the cache point.
     """
@@ -600,6 +601,9 @@ def aggregates() -> (uint256, int256, uint256, uint256, uint256[GRID_N]):
 @reentrant
 def is_open(sid: uint256) -> bool:
     """
+    @notice Whether series `sid` can be sold now: live (neither retired
+            nor closed at settlement) and before its expiry. Sales may still
+            be refused by the guard or by stale marks.
     @param sid The series id.
     @return True while the series is live and not expired.
     """
@@ -649,14 +653,17 @@ def valuation(spot: uint256, hedge: uint256) -> IOptionBook.Valuation:
     v.vega = g.vega
     v.cash_gamma = g.gamma * s // WAD * s // WAD // 100
     v.settle_need = self.settle_need
-    grid: uint256[GRID_N] = self._load_grid()
-    v.intrinsic = grid[c.GRID_ZERO] * c.GRID_UNIT
     # the hedge's gain in shock i offsets the payoffs: hedge x S0 x shock
     hs: int256 = convert(hedge * k.spot // WAD, int256)
     worst: int256 = 0
-    for i: uint256 in range(GRID_N):
-        gain: int256 = hs * (convert(self._shock_pct(i), int256) - 100) // 100
-        worst = max(worst, convert(grid[i] * c.GRID_UNIT, int256) - gain)
+    for w: uint256 in range(4):
+        x: uint256 = self._grid[w]
+        for i: uint256 in range(4):
+            pct: int256 = convert((c.GRID_PACKED >> (64 * w + 16 * i)) & 65535, int256) - 100
+            loss: int256 = convert(((x >> (64 * i)) & M64) * c.GRID_UNIT, int256) - hs * pct // 100
+            worst = max(worst, loss)
+        if w == c.GRID_ZERO // 4:
+            v.intrinsic = ((x >> (64 * (c.GRID_ZERO % 4))) & M64) * c.GRID_UNIT
     v.margin = convert(worst, uint256)
     return v
 
@@ -731,9 +738,29 @@ def _apply_terms(sid: uint256, t: Terms, q_old: uint256, q_new: uint256):
     g.gamma = g.gamma + q_new * m.gamma // WAD - q_old * m.gamma // WAD
     g.vega = g.vega + q_new * m.vega // WAD - q_old * m.vega // WAD
     self._store_agg(g)
-    shocked: uint256[GRID_N] = self._shocked_spots(k.spot)
-    grid: uint256[GRID_N] = self._add_grid(self._load_grid(), q_new, t.is_call, t.strike, shocked, True)
-    self._store_grid(self._add_grid(grid, q_old, t.is_call, t.strike, shocked, False))
+    # one pass over the packed grid words: each lane += term(q_new) - term(q_old)
+    unit: uint256 = WAD * c.GRID_UNIT
+    for w: uint256 in range(4):
+        x: uint256 = self._grid[w]
+        y: uint256 = x
+        for i: uint256 in range(4):
+            s: uint256 = k.spot * ((c.GRID_PACKED >> (64 * w + 16 * i)) & 65535) // 100
+            p: uint256 = 0
+            if t.is_call:
+                if s > t.strike:
+                    p = s - t.strike
+            elif t.strike > s:
+                p = t.strike - s
+            if p == 0:
+                continue
+            lane: uint256 = (y >> (64 * i)) & M64
+            if q_new != 0:
+                lane += (q_new * p - 1) // unit + 1
+            if q_old != 0:
+                lane -= (q_old * p - 1) // unit + 1
+            y = (y & ~(M64 << (64 * i))) | (min(lane, c.GRID_MAX) << (64 * i))
+        if y != x:
+            self._grid[w] = y
     if q_old == 0 and q_new != 0:
         k.open_series += 1
         self._store_cache(k)
@@ -796,6 +823,11 @@ def close_series(sid: uint256) -> uint256:
 @external
 def max_mark_age() -> uint256:
     """
+    @notice How old the cache point may be, while the book has open
+            interest, before the aggregates may not be used (NAV turns
+            conservative; deposits, sales and hedges wait for
+            `update_marks`). Owner-set with `set_marks_limits`, within
+            [MIN_MAX_MARK_AGE, MAX_MAX_MARK_AGE].
     @return Seconds after which the cached marks may not be used.
     """
     return self._marks_limits & M64
@@ -805,6 +837,9 @@ def max_mark_age() -> uint256:
 @external
 def max_spot_drift() -> uint256:
     """
+    @notice How far the oracle spot may move from the cache spot S0 before the
+            aggregates may not be used. Owner-set with `set_marks_limits`,
+            within [MIN_MAX_SPOT_DRIFT, MAX_MAX_SPOT_DRIFT].
     @return Wad fraction the spot may move from the cache spot.
     """
     return (self._marks_limits >> 64) & M64
@@ -814,6 +849,10 @@ def max_spot_drift() -> uint256:
 @external
 def max_vol_rate() -> uint256:
     """
+    @notice The most a posted vol may move per second since its last post,
+            counting at most VOL_ACCRUAL_CAP seconds ("book: vol moved faster
+            than max_vol_rate"). Owner-set with `set_marks_limits`, within
+            [MIN_MAX_VOL_RATE, MAX_MAX_VOL_RATE].
     @return Wad vol per second a posted vol may move.
     """
     return self._marks_limits >> 128

@@ -3,8 +3,8 @@
 """
 @title Ballast Option Market: sales, long positions, settlement, claims
 @notice Buyers buy options the vault writes: `buy(series, size, max_premium,
-        deadline)` asks the risk guard for the level (a fresh measurement) and
-        the oracle reading of this transaction, has the book price the sale at
+        deadline)` asks the risk guard for the level (as last measured by a
+        poke or a rebalance) and a fresh oracle answer, has the book price the sale at
         that spot (never below its value now, nor below the liability it adds:
         see OptionBook.unit_price) and record it, pulls the premium (value x
         (1 + spread)) into the vault (the buyer approves the vault, which holds
@@ -149,15 +149,20 @@ def buy(sid: uint256, size: uint256, max_premium: uint256, deadline: uint256) ->
     """
     assert size != 0, "market: zero size"
     assert block.timestamp <= deadline, "market: deadline passed"
-    assert extcall IRiskGuard(guard).poke() == c.NORMAL, "market: circuit breaker tripped, no sales"
-    r: IRiskGuard.Reading = extcall IRiskGuard(guard).read()
-    assert r.fresh, "market: oracle stale"
-    unit: uint256 = extcall IOptionBook(book).record_sale(sid, size, r.spot)
+    # the level as the guard last measured it (every poke and rebalance
+    # measures; the keeper pokes when a condition changes) and the oracle now
+    spot: uint256 = 0
+    fresh: bool = False
+    level: uint8 = 0
+    spot, fresh, level = staticcall IRiskGuard(guard).quick()
+    assert level == c.NORMAL, "market: circuit breaker tripped, no sales"
+    assert fresh, "market: oracle stale"
+    unit: uint256 = extcall IOptionBook(book).record_sale(sid, size, spot)
     premium: uint256 = self._premium(unit, size)
     assert premium != 0, "market: premium rounds to zero"
     assert premium <= max_premium, "market: premium above max_premium"
     extcall IVault(vault).collect_premium(msg.sender, premium)
-    assert extcall IRiskGuard(guard).check_sale()
+    assert staticcall IRiskGuard(guard).check_sale(spot)
 
     self.balanceOf[msg.sender][sid] += size
     self.totalSupply[sid] += size
@@ -248,12 +253,38 @@ def _move(sender: address, receiver: address, sid: uint256, amount: uint256):
 
 @external
 def transfer(receiver: address, id: uint256, amount: uint256) -> bool:
+    """
+    @notice Move `amount` of the caller's long position in series `id` to
+            `receiver` (ERC-6909). Positions stay transferable in every vault
+            state and after settlement: whoever holds them at `claim` is paid.
+            No receiver hook is called.
+    @dev Reverts with "market: transfer to zero address" or "market:
+         insufficient balance"; never returns False.
+    @param receiver Who gets the position (not the zero address).
+    @param id The series id.
+    @param amount Wad of underlying (1e18 = 1 ETH of options).
+    @return True (a failure reverts).
+    """
     self._move(msg.sender, receiver, id, amount)
     return True
 
 
 @external
 def transferFrom(sender: address, receiver: address, id: uint256, amount: uint256) -> bool:
+    """
+    @notice Move `amount` of `sender`'s position in series `id` to `receiver`
+            (ERC-6909). The caller is `sender`, an operator of `sender` (no
+            allowance spent), or spends its allowance for `id`; an allowance
+            of max uint256 is never decreased.
+    @dev Reverts with "market: insufficient allowance", "market: transfer
+         to zero address" or "market: insufficient balance"; never returns
+         False.
+    @param sender Whose position moves.
+    @param receiver Who gets it (not the zero address).
+    @param id The series id.
+    @param amount Wad of underlying.
+    @return True (a failure reverts).
+    """
     if sender != msg.sender and not self.isOperator[sender][msg.sender]:
         allowed: uint256 = self.allowance[sender][msg.sender][id]
         if allowed != max_value(uint256):
@@ -265,6 +296,16 @@ def transferFrom(sender: address, receiver: address, id: uint256, amount: uint25
 
 @external
 def approve(spender: address, id: uint256, amount: uint256) -> bool:
+    """
+    @notice Let `spender` move up to `amount` of the caller's position in
+            series `id` with `transferFrom` (ERC-6909; per series, overwrites
+            the previous allowance, max uint256 is never spent down). Emits
+            Approval.
+    @param spender Who may spend (no zero-address check).
+    @param id The series id.
+    @param amount Wad of underlying.
+    @return True.
+    """
     self.allowance[msg.sender][spender][id] = amount
     log Approval(owner=msg.sender, spender=spender, id=id, amount=amount)
     return True
@@ -272,6 +313,14 @@ def approve(spender: address, id: uint256, amount: uint256) -> bool:
 
 @external
 def setOperator(spender: address, approved: bool) -> bool:
+    """
+    @notice Make `spender` an operator of the caller (or revoke it): an
+            operator may `transferFrom` every series of the caller without an
+            allowance (ERC-6909). Emits OperatorSet.
+    @param spender The operator.
+    @param approved True to grant, False to revoke.
+    @return True.
+    """
     self.isOperator[msg.sender][spender] = approved
     log OperatorSet(owner=msg.sender, spender=spender, approved=approved)
     return True
@@ -281,6 +330,13 @@ def setOperator(spender: address, approved: bool) -> bool:
 @external
 @reentrant
 def supportsInterface(interface_id: bytes4) -> bool:
+    """
+    @notice ERC-165: True for ERC-165 (0x01ffc9a7) and ERC-6909 (0x0f632fb3),
+            False for any other id (the optional ERC-6909 extensions are not
+            advertised).
+    @param interface_id The 4-byte interface id.
+    @return Whether this contract implements it.
+    """
     # ERC-165 and ERC-6909
     return interface_id == 0x01ffc9a7 or interface_id == 0x0f632fb3
 

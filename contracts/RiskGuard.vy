@@ -98,7 +98,7 @@ UNDERLYING_IS_TOKEN0: immutable(bool)
 #              spot_anchor_time (64) | pps_bucket_start (64)
 # _anchors:    spot_anchor | spot_prev_anchor (128 each)
 # _peaks:      pps_peak | pps_prev_peak (128 each)
-# _halt:       halt_spent (64) | halt_epoch_start (64)
+# _halt:       halt_spent (64) | halt_epoch_start (64) | halt_until (64)
 _p_oracle: uint256
 _p_breakers: uint256
 _p_limits: uint256
@@ -390,8 +390,11 @@ def exit_check() -> (uint256, bool):
     spot: uint256 = 0
     updated: uint256 = 0
     spot, updated = oracle._try_latest(feed, FEED_DECIMALS)
+    x: uint256 = self._state
+    if x & 255 != convert(c.HALTED, uint256):
+        return spot, False  # the common case: one slot read
     st: State = self._load_state()
-    return spot, st.level == c.HALTED and st.guardian_floor == c.HALTED and block.timestamp < st.level_since + self._halt_left()
+    return spot, st.guardian_floor == c.HALTED and block.timestamp < self._halt >> 128
 
 
 @view
@@ -547,7 +550,11 @@ def _set_level(st: State, new: uint8) -> State:
     out: State = st
     if new != st.level:
         if st.level == c.HALTED:
-            self._spend_halt(block.timestamp - st.level_since)
+            self._spend_halt(min(block.timestamp, self._halt >> 128) - st.level_since)
+        if new == c.HALTED:
+            # the halt's end is fixed now, from the budget left now: it cannot
+            # come back when a new epoch refills the budget
+            self._halt = (self._halt & M128) | ((block.timestamp + self._halt_left()) << 128)
         out.level = new
         out.level_since = block.timestamp
         log IRiskGuard.LevelChanged(previous=st.level, level=new, by=msg.sender)
@@ -613,7 +620,7 @@ def _apply(m: Measured, p: Params, st_: State, step_now: bool) -> uint8:
     st = self._roll_anchors(st, p, m)
 
     current: uint8 = st.level
-    if current == c.HALTED and st.guardian_floor == c.HALTED and t >= st.level_since + self._halt_left():
+    if current == c.HALTED and st.guardian_floor == c.HALTED and t >= self._halt >> 128:
         # the halt budget is spent: the vault falls back to withdraw-only
         st.guardian_floor = c.WITHDRAW_ONLY
     target: uint8 = self._target(st)
@@ -668,9 +675,14 @@ def conditions() -> uint256:
 @external
 def breaker_name(i: uint256) -> String[24]:
     """
+    @notice The name of breaker `i`, as in the module notice's table and the
+            BreakerTripped / BreakerReset events: 0 oracle_stale,
+            1 oracle_dex_deviation, 2 spot_move, 3 nav_drawdown, 4 marks_stale,
+            5 thin_liquidity. Reverts "guard: no such breaker" above 5.
     @param i Breaker index 0..5.
     @return Its name.
     """
+    assert i < N_BREAKERS, "guard: no such breaker"
     return self._name(i)
 
 
@@ -678,9 +690,13 @@ def breaker_name(i: uint256) -> String[24]:
 @external
 def breaker_level(i: uint256) -> uint8:
     """
+    @notice The level breaker `i` sends the vault to while latched: 2
+            (withdraw-only) for oracle_stale and nav_drawdown, 1 (reduce-only)
+            for the others. Reverts "guard: no such breaker" above 5.
     @param i Breaker index 0..5.
     @return The level it sends the vault to.
     """
+    assert i < N_BREAKERS, "guard: no such breaker"
     return LEVELS[i]
 
 
@@ -757,23 +773,23 @@ def band() -> uint256:
     return self._limit(192)
 
 
+@view
 @external
-def check_sale() -> bool:
+def check_sale(spot: uint256) -> bool:
     """
     @notice Reverts naming the sale limit the book now breaks, with the
             budget-scaled limits: stress margin over NAV x max_utilisation,
             net vega over NAV x max_vega_ratio, net cash gamma per 1 % over
             NAV x max_gamma_ratio; or stale aggregates. The market calls it
             after recording a sale.
+    @param spot The oracle spot the sale was priced at (wad USD).
     @return True.
     """
-    r: IRiskGuard.Reading = self._read(self._load_params())
-    ns: IVault.NavStatus = self._nav_status()
-    assert ns.fresh, "guard: marks stale"
-    v: IOptionBook.Valuation = staticcall IOptionBook(staticcall IVault(vault).option_book()).valuation(
-        r.spot, staticcall IVault(vault).hedge_units()
-    )
-    nav: uint256 = ns.nav * ASSET_SCALE
+    nav_units: uint256 = 0
+    v: IOptionBook.Valuation = empty(IOptionBook.Valuation)
+    nav_units, v = staticcall IVault(vault).valuation_at(spot)
+    assert v.fresh, "guard: marks stale"
+    nav: uint256 = nav_units * ASSET_SCALE
     assert v.margin * WAD <= nav * self._limit(0), "guard: stress margin above limit"
     assert v.vega * WAD <= nav * self._limit(64), "guard: net vega above limit"
     assert v.cash_gamma * WAD <= nav * self._limit(128), "guard: net gamma above limit"
@@ -850,12 +866,10 @@ def halt_left() -> uint256:
     @notice Seconds of guardian halt the current epoch still allows.
     @return Seconds.
     """
-    left: uint256 = self._halt_left()
-    st: State = self._load_state()
-    if st.level == c.HALTED:
-        used: uint256 = block.timestamp - st.level_since
-        return left - min(left, used)
-    return left
+    if convert(self._state & 255, uint8) == c.HALTED:
+        until: uint256 = self._halt >> 128
+        return until - min(until, block.timestamp)
+    return self._halt_left()
 
 
 # ---------------------------------------------------------------- parameters
@@ -1006,6 +1020,13 @@ def set_deposit_cap(cap: uint256):
 @external
 @reentrant
 def oracle_heartbeat() -> uint256:
+    """
+    @notice The one oracle staleness knob: the feed's answer is stale once
+            older than this. Trips oracle_stale; while stale, deposits, sales,
+            vol posts, `update_marks` and hedges are refused. Owner-set with
+            `set_oracle`, within [MIN_ORACLE_HEARTBEAT, MAX_ORACLE_HEARTBEAT].
+    @return Seconds.
+    """
     return self._p_oracle & M32
 
 
@@ -1013,6 +1034,12 @@ def oracle_heartbeat() -> uint256:
 @external
 @reentrant
 def twap_window() -> uint256:
+    """
+    @notice The window the pool TWAP (arithmetic-mean tick) and the pool
+            depth (harmonic-mean liquidity) average over. Owner-set with
+            `set_oracle`, within [MIN_TWAP_WINDOW, MAX_TWAP_WINDOW].
+    @return Seconds.
+    """
     return (self._p_oracle >> 32) & M32
 
 
@@ -1020,78 +1047,168 @@ def twap_window() -> uint256:
 @external
 @reentrant
 def max_deviation() -> uint256:
+    """
+    @notice The one oracle/DEX deviation knob: oracle_dex_deviation trips
+            when |pool TWAP - oracle| > this x oracle; the hedger refuses a
+            trade when the TWAP or the pool spot is further than this from the
+            oracle. Owner-set with `set_oracle`, within [MIN_MAX_DEVIATION,
+            MAX_MAX_DEVIATION].
+    @return Wad fraction of the oracle price (1e18 = 100 %).
+    """
     return (self._p_oracle >> 64) & M64
 
 
 @view
 @external
 def max_spot_move() -> uint256:
+    """
+    @notice spot_move trips when |spot - anchor| > this x anchor, against the
+            current and the previous spot anchor while each is recent.
+            Owner-set with `set_breakers`, within [MIN_MAX_SPOT_MOVE,
+            MAX_MAX_SPOT_MOVE].
+    @return Wad fraction of the anchor (1e18 = 100 %).
+    """
     return self._load_params().max_spot_move
 
 
 @view
 @external
 def spot_move_window() -> uint256:
+    """
+    @notice A new spot anchor is taken at the first measurement a window or
+            more after the last one; an anchor counts for spot_move until two
+            windows after it was taken. Owner-set with `set_breakers`, within
+            [MIN_SPOT_MOVE_WINDOW, MAX_SPOT_MOVE_WINDOW].
+    @return Seconds.
+    """
     return self._load_params().spot_move_window
 
 
 @view
 @external
 def max_drawdown() -> uint256:
+    """
+    @notice nav_drawdown trips when NAV per share (fresh NAV only) is below
+            its peak over `drawdown_window` by more than this fraction of the
+            peak. Owner-set with `set_breakers`, within [MIN_MAX_DRAWDOWN,
+            MAX_MAX_DRAWDOWN].
+    @return Wad fraction of the peak (1e18 = 100 %).
+    """
     return self._load_params().max_drawdown
 
 
 @view
 @external
 def drawdown_window() -> uint256:
+    """
+    @notice The NAV-per-share peak restarts once per this window; the
+            previous peak counts for one more window. Owner-set with
+            `set_breakers`, within [MIN_DRAWDOWN_WINDOW, MAX_DRAWDOWN_WINDOW].
+    @return Seconds.
+    """
     return self._load_params().drawdown_window
 
 
 @view
 @external
 def min_pool_depth() -> uint256:
+    """
+    @notice thin_liquidity trips when the pool's depth (USD of quote that
+            moves its price 1 %, over `twap_window`) is below this fraction of
+            NAV. Owner-set with `set_breakers`, at most MAX_MIN_POOL_DEPTH
+            (0 disables the breaker).
+    @return Wad fraction of NAV (1e18 = 100 %).
+    """
     return self._load_params().min_pool_depth
 
 
 @view
 @external
 def cooldown() -> uint256:
+    """
+    @notice How long a breaker's condition must stay clear before its latch
+            clears, and the least time between two one-level steps back
+            toward normal (a worse level applies at once, and leaving halted
+            needs no wait). Owner-set with `set_breakers`, within
+            [MIN_COOLDOWN, MAX_COOLDOWN].
+    @return Seconds.
+    """
     return self._load_params().cooldown
 
 
 @view
 @external
 def max_utilisation() -> uint256:
+    """
+    @notice Sale limit at a full risk budget: stress margin (worst stress-grid
+            loss net of the hedge) <= NAV x this x the budget, checked by
+            `check_sale` ("guard: stress margin above limit"). Owner-set with
+            `set_limits`, in (0, MAX_MAX_UTILISATION].
+    @return Wad fraction of NAV (1e18 = 100 %).
+    """
     return self._p_limits & M64
 
 
 @view
 @external
 def max_vega_ratio() -> uint256:
+    """
+    @notice Sale limit at a full risk budget: net vega per 1.00 of vol <= NAV
+            x this x the budget, checked by `check_sale` ("guard: net vega
+            above limit"). Owner-set with `set_limits`, in
+            (0, MAX_MAX_VEGA_RATIO].
+    @return Wad fraction of NAV (1e18 = 100 %).
+    """
     return (self._p_limits >> 64) & M64
 
 
 @view
 @external
 def max_gamma_ratio() -> uint256:
+    """
+    @notice Sale limit at a full risk budget: net cash gamma per 1 % move
+            <= NAV x this x the budget, checked by `check_sale` ("guard: net
+            gamma above limit"). Owner-set with `set_limits`, in
+            (0, MAX_MAX_GAMMA_RATIO].
+    @return Wad fraction of NAV (1e18 = 100 %).
+    """
     return (self._p_limits >> 128) & M64
 
 
 @view
 @external
 def delta_band() -> uint256:
+    """
+    @notice The hedge band at a full risk budget: |net delta| x spot <= this
+            x NAV after a trade at level normal (or |delta| shrank); `band()`
+            is this scaled by the budget. Owner-set with `set_limits`, at most
+            MAX_DELTA_BAND.
+    @return Wad fraction of NAV (1e18 = 100 %).
+    """
     return self._p_limits >> 192
 
 
 @view
 @external
 def budget_floor() -> uint256:
+    """
+    @notice The lowest risk budget the keeper may post, and the least the
+            effective budget can be. Owner-set with `set_budget_rules`, within
+            [MIN_BUDGET_FLOOR, 1e18].
+    @return Wad (1e18 = a full budget).
+    """
     return self._p_budget & M64
 
 
 @view
 @external
 def budget_rate() -> uint256:
+    """
+    @notice How fast the effective risk budget rises toward a higher posted
+            target (a lower one applies at once). Owner-set with
+            `set_budget_rules`, within [MIN_BUDGET_RATE, MAX_BUDGET_RATE].
+    @return Wad of budget per hour.
+    """
     return (self._p_budget >> 64) & M64
 
 
@@ -1102,6 +1219,7 @@ def level() -> uint8:
     """
     @notice 0 normal, 1 reduce-only, 2 withdraw-only, 3 halted (as of the
             last measurement; `conditions()` is the live view).
+    @return The level, 0..3.
     """
     return self._load_state().level
 
@@ -1109,12 +1227,23 @@ def level() -> uint8:
 @view
 @external
 def level_since() -> uint256:
+    """
+    @notice When the level last changed (the cooldown before the next step
+            toward normal and the guardian's halt time run from here).
+    @return Unix time, seconds.
+    """
     return self._load_state().level_since
 
 
 @view
 @external
 def guardian_floor() -> uint8:
+    """
+    @notice The level the guardian's (or owner's) `trip` holds the vault at,
+            whatever the breakers say; 0 when none. `reset` clears it; a halt
+            (3) falls back to 2 once the halt budget is spent.
+    @return A level, 0..3.
+    """
     return self._load_state().guardian_floor
 
 
@@ -1123,6 +1252,7 @@ def guardian_floor() -> uint8:
 def latched() -> uint256:
     """
     @notice Bitmask of latched breakers (bit i = `breaker_name(i)`).
+    @return The bitmask, bits 0..5.
     """
     return self._load_state().latched
 

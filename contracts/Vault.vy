@@ -337,6 +337,28 @@ def nav_quick() -> (uint256, bool):
 @view
 @external
 @reentrant
+def valuation_at(spot: uint256) -> (uint256, IOptionBook.Valuation):
+    """
+    @notice NAV (asset units, not haircut) at `spot` together with the
+            book's valuation there, from one read of the book: what the risk
+            guard checks a sale against.
+    @param spot Wad USD per underlying.
+    @return (nav, the book's valuation at `spot` net of the vault's hedge)
+    """
+    idle: uint256 = 0
+    hedge: uint256 = 0
+    idle, hedge = self._load_cash()
+    v: IOptionBook.Valuation = staticcall IOptionBook(self.option_book).valuation(spot, hedge)
+    gross: uint256 = idle + hedge * spot // WAD // ASSET_SCALE
+    liability: uint256 = math._ceil_div(v.liability, ASSET_SCALE)
+    if gross > liability:
+        return gross - liability, v
+    return 0, v
+
+
+@view
+@external
+@reentrant
 def hedge_units() -> uint256:
     """
     @notice The hedge the vault holds, in wad of the underlying (WETH).
@@ -373,6 +395,15 @@ def free_collateral() -> uint256:
 @external
 @reentrant
 def convertToShares(assets: uint256) -> uint256:
+    """
+    @notice Shares `assets` are worth at NAV now (EIP-4626 ideal conversion,
+            rounded down, with VIRTUAL_SHARES and VIRTUAL_ASSETS added). NAV
+            is at the oracle's answer now, the conservative one while the
+            book's aggregates may not be used. Ignores pause, breakers, the
+            deposit cap and free collateral: it answers in every vault state.
+    @param assets Asset units.
+    @return Share units (asset decimals + DECIMALS_OFFSET).
+    """
     return self._to_shares(assets, self._val(self._spot()).nav, False)
 
 
@@ -380,6 +411,15 @@ def convertToShares(assets: uint256) -> uint256:
 @external
 @reentrant
 def convertToAssets(shares: uint256) -> uint256:
+    """
+    @notice Assets `shares` are worth at NAV now (EIP-4626 ideal conversion,
+            rounded down, with VIRTUAL_SHARES and VIRTUAL_ASSETS added). NAV
+            is at the oracle's answer now, the conservative one while the
+            book's aggregates may not be used. Ignores pause, breakers and
+            free collateral: it answers in every vault state.
+    @param shares Share units (asset decimals + DECIMALS_OFFSET).
+    @return Asset units.
+    """
     return self._to_assets(shares, self._val(self._spot()).nav, False)
 
 
@@ -387,6 +427,16 @@ def convertToAssets(shares: uint256) -> uint256:
 @external
 @reentrant
 def maxDeposit(receiver: address) -> uint256:
+    """
+    @notice Most assets `deposit` accepts now: the guard's deposit cap minus
+            NAV. 0 while paused or shut down, while the guard's level (as last
+            measured) is not normal or the oracle is stale, and while the
+            book's aggregates may not be used (call `update_marks`). No risk
+            guard connected yet: max uint256 minus NAV. Never reverts.
+    @param receiver Ignored: the limit is the same for every receiver
+           (`deposit` refuses the zero address and the vault itself).
+    @return Asset units.
+    """
     spot: uint256 = 0
     fresh: bool = True
     level: uint8 = 0
@@ -399,6 +449,14 @@ def maxDeposit(receiver: address) -> uint256:
 @external
 @reentrant
 def maxMint(receiver: address) -> uint256:
+    """
+    @notice Most shares `mint` accepts now: `maxDeposit` converted to shares
+            at NAV now, rounded down; 0 whenever `maxDeposit` is 0; max uint256
+            when the room is too large to convert (no risk guard connected).
+            Never reverts.
+    @param receiver Ignored: the limit is the same for every receiver.
+    @return Share units.
+    """
     spot: uint256 = 0
     fresh: bool = True
     level: uint8 = 0
@@ -415,6 +473,15 @@ def maxMint(receiver: address) -> uint256:
 @external
 @reentrant
 def maxWithdraw(owner: address) -> uint256:
+    """
+    @notice Most assets `owner` can `withdraw` now: their shares' value at
+            NAV now (rounded down), capped at the vault's free collateral
+            (cash kept for in-the-money options and unpaid settlements stays).
+            Not reduced by pause, shutdown or breaker levels below halted; 0
+            while the guardian's halt holds. Never reverts.
+    @param owner The share holder.
+    @return Asset units.
+    """
     return self._max_withdraw(owner, self._val(self._spot()))
 
 
@@ -422,6 +489,14 @@ def maxWithdraw(owner: address) -> uint256:
 @external
 @reentrant
 def maxRedeem(owner: address) -> uint256:
+    """
+    @notice Most shares `owner` can `redeem` now: their balance, capped at
+            the shares of the vault's free collateral (rounded down). 0 while
+            the guardian's halt holds, and 0 for a dust balance worth 0 assets
+            (redeeming it would pay nothing). Never reverts.
+    @param owner The share holder.
+    @return Share units.
+    """
     return self._max_redeem(owner, self._val(self._spot()))
 
 
@@ -429,6 +504,14 @@ def maxRedeem(owner: address) -> uint256:
 @external
 @reentrant
 def previewDeposit(assets: uint256) -> uint256:
+    """
+    @notice Shares `deposit(assets)` would mint in this block: `assets` at
+            NAV now, rounded down (what the depositor receives). Does not
+            check the deposit conditions (see `maxDeposit`): a deposit that
+            `maxDeposit` refuses reverts rather than minting this.
+    @param assets Asset units.
+    @return Share units.
+    """
     return self._to_shares(assets, self._val(self._spot()).nav, False)
 
 
@@ -436,6 +519,13 @@ def previewDeposit(assets: uint256) -> uint256:
 @external
 @reentrant
 def previewMint(shares: uint256) -> uint256:
+    """
+    @notice Assets `mint(shares)` would pull in this block: `shares` at NAV
+            now, rounded up (what the depositor pays). Does not check the
+            deposit conditions (see `maxMint`).
+    @param shares Share units.
+    @return Asset units.
+    """
     return self._to_assets(shares, self._val(self._spot()).nav, True)
 
 
@@ -443,6 +533,14 @@ def previewMint(shares: uint256) -> uint256:
 @external
 @reentrant
 def previewWithdraw(assets: uint256) -> uint256:
+    """
+    @notice Shares `withdraw(assets)` would burn in this block: `assets` at
+            NAV now (the conservative NAV while the aggregates may not be
+            used), rounded up (what the holder pays). Does not check the
+            holder's balance, free collateral or the halt (see `maxWithdraw`).
+    @param assets Asset units.
+    @return Share units.
+    """
     return self._to_shares(assets, self._val(self._spot()).nav, True)
 
 
@@ -450,6 +548,14 @@ def previewWithdraw(assets: uint256) -> uint256:
 @external
 @reentrant
 def previewRedeem(shares: uint256) -> uint256:
+    """
+    @notice Assets `redeem(shares)` would pay in this block: `shares` at NAV
+            now (the conservative NAV while the aggregates may not be used),
+            rounded down (what the holder receives). Does not check free
+            collateral or the halt (see `maxRedeem`).
+    @param shares Share units.
+    @return Asset units.
+    """
     return self._to_assets(shares, self._val(self._spot()).nav, False)
 
 
@@ -521,6 +627,17 @@ def _do_withdraw(sender: address, receiver: address, owner: address, assets: uin
 def deposit(assets: uint256, receiver: address = msg.sender) -> uint256:
     """
     @notice Deposit `assets` of the quote asset, mint shares (rounded down).
+    @dev Needs (each reverts with its reason): not shut down ("vault:
+         shut down"), not paused ("pausable: contract is paused"), `assets`
+         != 0 ("vault: zero assets"), a receiver that is neither zero nor
+         the vault ("vault: bad receiver"), the guard at level normal
+         ("vault: circuit breaker tripped, deposits closed") with a fresh
+         oracle ("vault: oracle stale, deposits closed"), fresh aggregates
+         ("vault: marks stale, deposits wait for update_marks"), NAV +
+         `assets` within the deposit cap ("vault: deposit over cap"), at
+         least 1 share out ("vault: zero shares"), and exactly `assets`
+         arriving ("vault: asset took a fee"). The caller approves this
+         vault for `assets`.
     @param assets Asset units.
     @param receiver Who gets the shares.
     @return Shares minted.
@@ -535,6 +652,9 @@ def deposit(assets: uint256, receiver: address = msg.sender) -> uint256:
 def mint(shares: uint256, receiver: address = msg.sender) -> uint256:
     """
     @notice Mint exactly `shares`, paying assets rounded up.
+    @dev The same conditions and reasons as `deposit`, for the assets
+         `shares` cost at the fresh NAV; "vault: zero shares" for 0. The
+         caller approves this vault for `previewMint(shares)`.
     @param shares Share units.
     @param receiver Who gets the shares.
     @return Asset units paid.
@@ -565,6 +685,12 @@ def withdraw(assets: uint256, receiver: address = msg.sender, owner: address = m
     """
     @notice Withdraw exactly `assets`, burning `owner`'s shares rounded up.
             Limited to free collateral.
+    @dev Open while paused, shut down and at every breaker level, at the
+         conservative NAV while the aggregates may not be used. Reverts:
+         "vault: halted by the guardian, withdrawals wait", "vault: withdraw
+         over max" (above `maxWithdraw(owner)`), "vault: zero assets",
+         "vault: bad receiver" (zero address), "erc20: insufficient
+         allowance" (caller not `owner`).
     @param assets Asset units.
     @param receiver Who gets the assets.
     @param owner Whose shares burn (approve the caller if not the caller).
@@ -582,6 +708,13 @@ def redeem(shares: uint256, receiver: address = msg.sender, owner: address = msg
     """
     @notice Burn exactly `shares` of `owner`, sending assets rounded down.
             Limited to free collateral.
+    @dev Open while paused, shut down and at every breaker level, at the
+         conservative NAV while the aggregates may not be used. Reverts:
+         "vault: zero shares", "vault: halted by the guardian, withdrawals
+         wait", "vault: redeem over max" (more than `owner` holds), "vault:
+         not enough free collateral", "vault: zero assets" (dust worth
+         nothing), "vault: bad receiver" (zero address), "erc20:
+         insufficient allowance" (caller not `owner`).
     @param shares Share units.
     @param receiver Who gets the assets.
     @param owner Whose shares burn.
@@ -652,7 +785,24 @@ def hedge_swap(
     @notice Hedger only: swap cash for the underlying (or back) through the
             Uniswap V3 router; tracked cash and hedge follow the actual
             balances. The hedger has already checked every bound.
-    @return The amount received.
+    @dev Reverts: "vault: caller is not the hedger", "vault: shut down"
+         (buying after shutdown; selling stays open), "vault: not enough
+         cash to hedge" / "vault: not enough hedge to sell" (above the
+         tracked amounts), "vault: swap returned less than min_out" (by
+         balance change). Approves `router` for max uint256 of the input
+         token when the standing allowance is short (the router pulls only
+         from its caller, this vault).
+    @param router The Uniswap V3 SwapRouter (the hedger's `router`).
+    @param underlying The underlying token (WETH, 18 decimals).
+    @param fee The pool's fee tier, hundredths of a basis point (500 = 0.05 %).
+    @param buy_underlying True: asset -> underlying; False: underlying -> asset.
+    @param amount_in Asset units when buying, wad of underlying when
+           selling; at most the tracked cash, resp. hedge.
+    @param min_out Least output accepted: wad of underlying when buying,
+           asset units when selling.
+    @param deadline Unix time, passed to the router.
+    @return The amount received (balance change): wad of underlying when
+            buying, asset units when selling.
     """
     assert msg.sender == self.hedger, "vault: caller is not the hedger"
     assert not self.is_shutdown or not buy_underlying, "vault: shut down"
@@ -696,12 +846,35 @@ def hedge_swap(
 
 @external
 def transfer(to: address, amount: uint256) -> bool:
+    """
+    @notice Move `amount` of the caller's shares to `to` (ERC-20). Share
+            transfers stay open in every vault state (paused, halted, shut
+            down); moving shares does not move NAV or the share price.
+    @dev Reverts with snekmate's "erc20: transfer to the zero address" or
+         "erc20: transfer amount exceeds balance"; never returns False.
+    @param to The receiver of the shares.
+    @param amount Share units (asset decimals + DECIMALS_OFFSET).
+    @return True (a failure reverts).
+    """
     erc20._transfer(msg.sender, to, amount)
     return True
 
 
 @external
 def transferFrom(owner: address, to: address, amount: uint256) -> bool:
+    """
+    @notice Move `amount` of `owner`'s shares to `to`, spending the caller's
+            allowance from `owner` (ERC-20; needed even when the caller is
+            `owner`). An allowance of max uint256 is never decreased. Open in
+            every vault state.
+    @dev Reverts with snekmate's "erc20: insufficient allowance", "erc20:
+         transfer to the zero address" or "erc20: transfer amount exceeds
+         balance"; never returns False.
+    @param owner Whose shares move.
+    @param to The receiver of the shares.
+    @param amount Share units (asset decimals + DECIMALS_OFFSET).
+    @return True (a failure reverts).
+    """
     erc20._spend_allowance(owner, msg.sender, amount)
     erc20._transfer(owner, to, amount)
     return True
@@ -709,6 +882,17 @@ def transferFrom(owner: address, to: address, amount: uint256) -> bool:
 
 @external
 def approve(spender: address, amount: uint256) -> bool:
+    """
+    @notice Let `spender` move up to `amount` of the caller's shares with
+            `transferFrom`, `withdraw` or `redeem` (ERC-20; overwrites the
+            previous allowance). max uint256 is an allowance that is never
+            spent down.
+    @dev Reverts with "erc20: approve to the zero address" for a zero
+         `spender`; never returns False.
+    @param spender Who may spend the caller's shares.
+    @param amount Share units.
+    @return True (a failure reverts).
+    """
     erc20._approve(msg.sender, spender, amount)
     return True
 

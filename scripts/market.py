@@ -153,7 +153,7 @@ def arbitrage_to(market: Market, usd_per_eth: float, trader) -> None:
         market.usdc.mint(trader, amount, sender=trader)
     else:
         token_in, token_out, amount = market.weth, market.usdc, 10**24  # 1e6 WETH
-        chain.provider.set_balance(trader, amount + 10**21)
+        chain.provider.set_balance(trader.address, amount + 10**21)
         market.weth.deposit(value=amount, sender=trader)
     token_in.approve(market.router, 2**256 - 1, sender=trader)
     market.router.exactInputSingle(

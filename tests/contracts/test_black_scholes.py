@@ -115,6 +115,34 @@ def test_extreme_moneyness_and_short_expiry_never_revert(bs):
                 assert g.call_delta == WAD
 
 
+@pytest.mark.parametrize("sign", [1, -1])
+@pytest.mark.parametrize("k", [196, 197, 198, 199, 200, 254])
+@pytest.mark.parametrize("spot", [3_000 * WAD, 10**34])
+def test_tail_vega_and_gamma_do_not_wrap(bs, k, sign, spot):
+    """Deep in the tails the density is carried as e * 2**-k with k = floor(d1^2 / (2 ln 2)).
+
+    The old code divided by (1e18 << k), which wraps modulo 2**256 from
+    k = 197 on; vega and gamma are now shifted right by k. Inputs are solved
+    for d1 in the middle of each k's interval (deep ITM and deep OTM calls),
+    at an everyday spot and at a huge one, and must give vega and gamma as
+    the exact reference (negligible: within 2 wei), prices as the reference,
+    and never revert.
+    """
+    tau, vol = 30 * 86_400, 5 * 10**17
+    vs = mpf(vol) / WAD * sqrt(mpf(tau) / YEAR)
+    d1 = sign * sqrt(2 * log(2) * (k + mpf("0.5")))
+    strike = int(mpf(spot) * exp(-(d1 * vs - vs * vs / 2)))
+    ref = reference(spot, strike, tau, 0, vol)
+    d1_ref = (log(mpf(spot) / strike) + vs * vs / 2) / vs
+    assert int(d1_ref * d1_ref / 2 / log(2)) == k  # the region under test
+    g = bs.greeks(spot, strike, tau, 0, vol)
+    for name in ("gamma", "vega"):
+        assert abs(getattr(g, name) - ref[name]) <= 2 + 1e-12 * ref[name], name
+    assert abs(g.call_price - ref["call"]) <= 1e-15 * spot
+    assert abs(g.put_price - ref["put"]) <= 1e-15 * spot
+    assert g.call_delta == (WAD if sign > 0 else 0)
+
+
 @pytest.mark.parametrize(
     "args,message",
     [

@@ -19,7 +19,8 @@ def test_market_then_vault_then_status_on_a_running_node(fork_project):
             run = project.ape_run(script, url)
             assert run.returncode == 0, (run.stdout + run.stderr)[-3000:]
         record = json.loads((project.path / ".build" / "ballast-31337.json").read_text())
-        assert set(record) == {"vault", "book", "options", "hedger", "guard"}
+        # Changed: deploy_ballast also deploys the Black-Scholes pricer, and the record lists it.
+        assert set(record) == {"vault", "book", "options", "hedger", "guard", "pricer"}
         status = subprocess.run(
             [sys.executable, "-m", "keeper.cli", "status", "--vault", record["vault"], "--network", url],
             cwd=ROOT, capture_output=True, text=True, timeout=120,

@@ -11,6 +11,12 @@ from scripts.vault import deploy_ballast  # noqa: E402
 
 
 @pytest.fixture(scope="session")
+def arb(accounts):
+    """An arbitrageur who brings the pool to the market price."""
+    return accounts[8]
+
+
+@pytest.fixture(scope="session")
 def market(owner):
     return deploy_market(owner)
 
@@ -45,3 +51,20 @@ def deploy_hedged(project, market, owner, keeper, guardian, chain):
 @pytest.fixture(scope="session")
 def hedged(deploy_hedged):
     return deploy_hedged()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quick_reverts():
+    """On every revert ape rebuilds a Vyper source traceback (about 25-35 s through
+    the risk guard's call tree on this machine) and prints the decoded call tree
+    (about 2.5 s). The tests match revert reasons, which need neither; skipping
+    both keeps the suite within its time budget. The revert reason and the
+    failing transaction are still reported as usual."""
+    import ape.exceptions
+    from ape_ethereum.trace import Trace
+
+    original_tb, original_show = ape.exceptions._get_ape_traceback_from_tx, Trace.show
+    ape.exceptions._get_ape_traceback_from_tx = lambda txn: None
+    Trace.show = lambda self, *args, **kwargs: None
+    yield
+    ape.exceptions._get_ape_traceback_from_tx, Trace.show = original_tb, original_show

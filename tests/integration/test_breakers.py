@@ -4,39 +4,18 @@ its level blocks, and resets after the cooldown one level at a time."""
 import ape
 import pytest
 
-from tests.integration.test_hedging import oracle_floor, pump, seed
 from scripts.market import FEE, pool_price, sqrt_price_x96
+from tests.integration.helpers import (
+    BIT, BREAKER_DEFAULTS, DAY, HOUR, LIMIT_DEFAULTS, MAX_HALT, ORACLE_DEFAULTS, USD, WAD,
+    later, levels, oracle_floor, pump, reset, seed, tripped,
+)
 
-USD = 10**6
-WAD = 10**18
-HOUR = 3_600
-DAY = 86_400
-DEFAULTS = [3_600, 3 * 10**16, 10**17, 3_600, 10**17, 86_400, 10**16, 3_600]  # set_breakers order
-BIT = {"oracle_stale": 0, "oracle_dex_deviation": 1, "spot_move": 2, "nav_drawdown": 3, "marks_stale": 4, "thin_liquidity": 5}
+DEFAULTS = BREAKER_DEFAULTS  # set_breakers(max_spot_move, spot_move_window, max_drawdown, drawdown_window, min_pool_depth, cooldown)
 
 
 @pytest.fixture
 def h(hedged, depositor, buyer, keeper, chain):
     return seed(hedged, depositor, buyer, keeper, chain)
-
-
-def later(h, owner, chain, seconds, price=3_000):
-    """Let time pass with a live oracle (and fresh marks) at `price`."""
-    chain.pending_timestamp += seconds
-    h.feed.set_answer(price * 10**8, sender=owner)
-    h.book.update_marks(sender=owner)
-
-
-def tripped(tx, guard):
-    return {ev.name for ev in tx.events.filter(guard.BreakerTripped)}
-
-
-def reset(tx, guard):
-    return {ev.name for ev in tx.events.filter(guard.BreakerReset)}
-
-
-def levels(tx, guard):
-    return [(ev.previous, ev.level) for ev in tx.events.filter(guard.LevelChanged)]
 
 
 def closed_to_deposits_and_sales(h, depositor, buyer, chain):
@@ -57,7 +36,7 @@ def test_oracle_stale_sends_to_withdraw_only_and_recovery_is_one_step_per_cooldo
     tx = g.poke(sender=stranger)
     assert tripped(tx, g) == {"oracle_stale"} and levels(tx, g) == [(0, 2)]
     (ev,) = tx.events.filter(g.BreakerTripped)
-    assert ev.value >= 3_601 and ev.threshold == 3_600
+    assert ev.value >= 3_601 and ev.threshold == 3_600 == g.oracle_heartbeat()
     closed_to_deposits_and_sales(h, depositor, buyer, chain)
     h.vault.withdraw(1_000 * USD, sender=depositor)  # marks still fresh: withdrawals open
 
@@ -77,15 +56,43 @@ def test_oracle_stale_sends_to_withdraw_only_and_recovery_is_one_step_per_cooldo
     h.vault.deposit(1_000 * USD, sender=depositor)
 
 
+def test_deposits_read_the_last_measured_level_and_the_oracles_freshness(h, owner, attacker, depositor, buyer, stranger, chain):
+    """Changed: deposits no longer measure the breakers; they read the level the
+    guard last measured and the oracle's freshness (RiskGuard.quick()). Anyone's
+    poke closes them."""
+    g = h.guard
+    h.m.usdc.mint(depositor, 10_000 * USD, sender=depositor)
+    chain.pending_timestamp += 3_601  # the feed misses its heartbeat; nobody pokes
+    chain.mine()
+    assert g.quick()[1:] == (False, 0)
+    with ape.reverts("vault: oracle stale, deposits closed"):  # freshness is read live
+        h.vault.deposit(1_000 * USD, sender=depositor)
+    assert h.vault.maxDeposit(depositor) == 0
+    h.feed.set_answer(3_000 * 10**8, sender=owner)
+    pump(h.m, attacker, chain, 2_000_000 * USD)  # the pool is 14 % off, held for a TWAP window
+    chain.pending_timestamp += g.twap_window()
+    h.feed.set_answer(3_000 * 10**8, sender=owner)
+    assert g.conditions() == 1 << BIT["oracle_dex_deviation"] and g.level() == 0
+    tx = h.vault.deposit(1_000 * USD, sender=depositor)  # not measured: the last level (0) stands
+    assert not tx.events.filter(g.BreakerTripped) and g.level() == 0
+    with ape.reverts("market: circuit breaker tripped, no sales"):  # a sale measures first
+        h.options.buy(h.sid, WAD, 10**12, chain.pending_timestamp + 60, sender=buyer)
+    tx = g.poke(sender=stranger)
+    assert tripped(tx, g) == {"oracle_dex_deviation"} and levels(tx, g) == [(0, 1)]
+    with ape.reverts("vault: circuit breaker tripped, deposits closed"):
+        h.vault.deposit(1_000 * USD, sender=depositor)
+
+
 def test_sustained_pool_manipulation_trips_the_deviation_breaker(h, owner, attacker, depositor, buyer, stranger, chain):
     g = h.guard
     bought = pump(h.m, attacker, chain, 2_000_000 * USD)  # +14 %, held for a TWAP window
-    chain.pending_timestamp += h.hedger.twap_window()
+    chain.pending_timestamp += g.twap_window()
     h.feed.set_answer(3_000 * 10**8, sender=owner)
     tx = g.poke(sender=stranger)
     assert tripped(tx, g) == {"oracle_dex_deviation"} and levels(tx, g) == [(0, 1)]
     (ev,) = tx.events.filter(g.BreakerTripped)
-    assert ev.value > 3 * 10**16 and ev.threshold == 3 * 10**16
+    # Changed: one deviation knob (2 %) for the breaker and the hedger (the breaker's was 3 %).
+    assert ev.value > 2 * 10**16 and ev.threshold == 2 * 10**16 == g.max_deviation()
     closed_to_deposits_and_sales(h, depositor, buyer, chain)
     h.vault.withdraw(1_000 * USD, sender=depositor)
     # The attacker unwinds; a TWAP window later the condition is clear, a cooldown later the latch goes.
@@ -101,14 +108,18 @@ def test_sustained_pool_manipulation_trips_the_deviation_breaker(h, owner, attac
 
 def test_spot_move_trips_and_clears_only_after_the_move_leaves_both_windows(h, owner, stranger, chain):
     g = h.guard
-    g.set_breakers(*DEFAULTS[:2], 2 * 10**16, *DEFAULTS[3:], sender=owner)  # tighter (2 %): at once
+    # Changed numbers: the oracle/DEX deviation knob is now 2 % for the breaker too
+    # (was 3 %), so the move that trips spot_move alone is +1.7 % against a 1 %
+    # bound (was +2.5 % against 2 %): inside the marks drift and the DEX bound.
+    g.set_breakers(10**16, *DEFAULTS[1:], sender=owner)  # tighter (1 %): at once
+    assert g.max_spot_move() == 10**16
     g.poke(sender=stranger)
-    h.feed.set_answer(3_075 * 10**8, sender=owner)  # +2.5 %: inside the marks drift and the DEX bound
+    h.feed.set_answer(3_050 * 10**8, sender=owner)
     tx = g.poke(sender=stranger)
     assert tripped(tx, g) == {"spot_move"} and levels(tx, g) == [(0, 1)]
     recovered_after = None
     for step in range(1, 9):  # the old anchor counts until two windows have passed
-        later(h, owner, chain, 1_800, price=3_075)
+        later(h, owner, chain, 1_800, price=3_050)
         g.poke(sender=stranger)
         if g.level() == 0:
             recovered_after = step * 1_800
@@ -118,11 +129,14 @@ def test_spot_move_trips_and_clears_only_after_the_move_leaves_both_windows(h, o
 
 def test_nav_drawdown_sends_to_withdraw_only_where_the_keeper_may_only_close_the_hedge(h, owner, keeper, buyer, attacker, stranger, chain):
     g = h.guard
-    g.set_breakers(*DEFAULTS[:4], 10**16, *DEFAULTS[5:], sender=owner)  # tighter (1 %): at once
+    g.set_breakers(*DEFAULTS[:2], 10**16, *DEFAULTS[3:], sender=owner)  # tighter (1 %): at once
     assert g.max_drawdown() == 10**16
     sid = h.book.live_series(0)
-    h.options.buy(sid, 40 * WAD, 10**12, chain.pending_timestamp + 60, sender=buyer)  # 60 short calls
-    got = h.hedger.rebalance(True, 15_000 * USD, oracle_floor(h, 15_000 * USD), chain.pending_timestamp + 60, sender=keeper).return_value
+    # Changed sizes: the stress grid now reaches +200 % (was +100 %), so 60 short
+    # calls (margin 360k) break the 50 % stress limit; 40 (margin 240k) do not. With
+    # 40 calls the hedge is 1 ETH (was 5): enough short delta left to lose > 1 % of NAV.
+    h.options.buy(sid, 20 * WAD, 10**12, chain.pending_timestamp + 60, sender=buyer)  # 40 short calls
+    got = h.hedger.rebalance(True, 3_000 * USD, oracle_floor(h, 3_000 * USD), chain.pending_timestamp + 60, sender=keeper).return_value
     g.poke(sender=stranger)
     # ETH rallies on the pool and the oracle follows: the short calls lose more than 1 % of NAV.
     pump(h.m, attacker, chain, 1_000_000 * USD)
@@ -148,19 +162,31 @@ def test_nav_drawdown_sends_to_withdraw_only_where_the_keeper_may_only_close_the
     assert levels(g.poke(sender=stranger), g) == [(1, 0)]
 
 
-def test_marks_stale_trips_reduce_only_and_resets_once_marks_are_refreshed(h, owner, depositor, stranger, chain):
-    g = h.guard
+def test_marks_stale_trips_reduce_only_and_withdrawals_stay_open_at_the_conservative_nav(h, owner, depositor, stranger, chain):
+    g, v = h.guard, h.vault
+    nav = v.totalAssets()
     for _ in range(3):  # 3 h and a bit: the feed stays live, nobody refreshes the marks
         chain.pending_timestamp += 3_700
         h.feed.set_answer(3_000 * 10**8, sender=owner)
+    # Changed: stale marks no longer make NAV revert ("book: marks stale"); the vault
+    # values conservatively (NAV - stress margin), deposits wait, withdrawals stay open.
+    ns = v.nav_status()
+    assert not ns.fresh and ns.nav == nav - ns.margin == v.totalAssets()
+    with ape.reverts("vault: marks stale, deposits wait for update_marks"):  # level still 0: the marks refuse it
+        v.deposit(1_000 * USD, sender=depositor)
     tx = g.poke(sender=stranger)
     assert tripped(tx, g) == {"marks_stale"} and levels(tx, g) == [(0, 1)]
-    with ape.reverts("book: marks stale"):  # NAV itself refuses stale marks
-        h.vault.withdraw(1_000 * USD, sender=depositor)
+    shares_before = v.balanceOf(depositor)
+    expected_burn = v.previewWithdraw(1_000 * USD)
+    v.withdraw(1_000 * USD, sender=depositor)  # an exit at the conservative NAV
+    burned = shares_before - v.balanceOf(depositor)
+    assert burned == expected_burn
+    assert burned > 1_000 * USD * (v.totalSupply() + burned + 10**6) // (nav + 1)  # dearer than at the fresh NAV
     h.book.update_marks(sender=stranger)
-    h.vault.withdraw(1_000 * USD, sender=depositor)  # fresh marks: withdrawals open in reduce-only
+    assert v.nav_status().fresh
+    v.withdraw(1_000 * USD, sender=depositor)  # fresh marks: withdrawals open in reduce-only
     with ape.reverts("vault: circuit breaker tripped, deposits closed"):
-        h.vault.deposit(1_000 * USD, sender=depositor)
+        v.deposit(1_000 * USD, sender=depositor)
     later(h, owner, chain, HOUR)
     tx = g.poke(sender=stranger)
     assert reset(tx, g) == {"marks_stale"} and levels(tx, g) == [(1, 0)]
@@ -168,15 +194,18 @@ def test_marks_stale_trips_reduce_only_and_resets_once_marks_are_refreshed(h, ow
 
 def test_thin_liquidity_reduce_only_hedges_must_shrink_delta_and_loosening_waits_for_the_timelock(h, owner, keeper, stranger, chain):
     g = h.guard
-    depth = h.hedger.pool_depth()
+    depth = g.reading().depth  # the guard is the one reader of the pool now (was hedger.pool_depth())
     nav = h.vault.totalAssets() * 10**12
     assert depth > nav // 100  # the default (1 % of NAV) is met
-    tight = DEFAULTS[:6] + [10**18, DEFAULTS[7]]  # depth must be a whole NAV
+    tight = DEFAULTS[:4] + [10**18, DEFAULTS[5]]  # depth must be a whole NAV
     g.set_breakers(*tight, sender=owner)
-    tx = g.poke(sender=stranger)
-    assert tripped(tx, g) == {"thin_liquidity"} and g.level() == 1
+    with chain.isolate():
+        tx = g.poke(sender=stranger)
+        assert tripped(tx, g) == {"thin_liquidity"} and g.level() == 1
     before = h.hedger.net_delta()
+    # The hedge pokes the guard itself: the trade latches the breaker and is then checked as reduce-only.
     tx = h.hedger.rebalance(True, 15_000 * USD, oracle_floor(h, 15_000 * USD), chain.pending_timestamp + 60, sender=keeper)
+    assert tripped(tx, g) == {"thin_liquidity"} and levels(tx, g) == [(0, 1)] and g.level() == 1
     assert abs(tx.events.filter(h.hedger.Rebalanced)[0].delta_after) < abs(before)
     chain.pending_timestamp += 301
     h.feed.set_answer(3_000 * 10**8, sender=owner)
@@ -203,18 +232,23 @@ def test_guardian_halts_and_resets_one_step_at_a_time(h, owner, guardian, attack
             getattr(g, fn)(*args, sender=attacker)
     with ape.reverts("guard: level out of range"):
         g.trip(4, sender=guardian)
-    with ape.reverts("guard: caller is not the vault"):
-        g.vault_check(0, 0, sender=attacker)
+    with ape.reverts("guard: level out of range"):
+        g.trip(0, sender=guardian)
+    # Changed: RiskGuard.vault_check is gone (the vault reads quick()/halted(), the
+    # market and hedger poke); there is no vault-only entry point left to guard.
+    assert "vault_check" not in [abi.name for abi in g.contract_type.abi if abi.type == "function"]
     tx = g.trip(3, sender=guardian)
-    assert levels(tx, g) == [(0, 3)]
+    assert levels(tx, g) == [(0, 3)] and g.halted()
     with ape.reverts("vault: halted by the guardian, withdrawals wait"):
         h.vault.withdraw(1_000 * USD, sender=depositor)
+    with ape.reverts("vault: halted by the guardian, withdrawals wait"):
+        h.vault.redeem(10**6, sender=depositor)
     assert h.vault.maxWithdraw(depositor) == 0 and h.vault.maxRedeem(depositor) == 0  # EIP-4626: honest limits
     later(h, owner, chain, 2 * HOUR)
     g.poke(sender=stranger)
     assert g.level() == 3  # breakers never lift a halt
     assert levels(g.reset(sender=guardian), g) == [(3, 2)]
-    assert h.vault.maxWithdraw(depositor) > 0  # withdraw-only: withdrawals open again
+    assert not g.halted() and h.vault.maxWithdraw(depositor) > 0  # withdraw-only: withdrawals open again
     for expected in ((2, 1), (1, 0)):
         assert levels(g.reset(sender=guardian), g) == [expected]
     h.vault.withdraw(1_000 * USD, sender=depositor)
@@ -222,70 +256,113 @@ def test_guardian_halts_and_resets_one_step_at_a_time(h, owner, guardian, attack
 
 def test_a_halt_cannot_outlast_max_halt(h, owner, guardian, depositor, stranger, chain):
     g = h.guard
+    assert g.halt_left() == MAX_HALT
     g.trip(3, sender=guardian)
-    later(h, owner, chain, g.MAX_HALT() + 1)
+    later(h, owner, chain, MAX_HALT + 1)
+    # Changed: the halt ends by itself when its budget is spent, poke or not ...
+    assert not g.halted() and g.level() == 3 and g.halt_left() == 0
+    h.vault.withdraw(1_000 * USD, sender=depositor)
     tx = g.poke(sender=stranger)
-    assert levels(tx, g) == [(3, 2)]  # withdrawals reopen by themselves
+    assert levels(tx, g) == [(3, 2)]  # ... and the next measurement records withdraw-only
     h.vault.withdraw(1_000 * USD, sender=depositor)
 
 
-def test_breaker_parameters_are_bounded_and_owner_only(h, owner, attacker):
+def test_breaker_parameters_are_bounded_and_owner_only(h, owner, attacker, keeper):
     g = h.guard
-    with ape.reverts("guard: caller is not the owner"):
-        g.set_breakers(*DEFAULTS, sender=attacker)
-    bad = {
-        0: (59, "oracle_stale_after"), 1: (0, "max_oracle_dex_deviation"), 2: (5 * 10**17 + 1, "max_spot_move"),
-        3: (299, "spot_move_window"), 4: (10**15, "max_drawdown"), 5: (8 * DAY, "drawdown_window"),
-        6: (10**18 + 1, "min_pool_depth"), 7: (299, "cooldown"),
+    setters = {
+        "set_oracle": ORACLE_DEFAULTS, "set_breakers": DEFAULTS, "set_limits": LIMIT_DEFAULTS,
+        "set_budget_rules": [10**17, 10**17], "set_deposit_cap": [10**9 * USD],
     }
-    for i, (value, name) in bad.items():
-        args = list(DEFAULTS)
-        args[i] = value
-        with ape.reverts(f"guard: {name} out of bounds"):
-            g.set_breakers(*args, sender=owner)
-    with ape.reverts("guard: caller is not the owner"):
+    for name, args in setters.items():
+        with ape.reverts("guard: caller is not the owner"):
+            getattr(g, name)(*args, sender=attacker)
+    # Changed: the oracle knobs left set_breakers for set_oracle (one heartbeat, one
+    # deviation knob, the TWAP window), and the sale limits and band came from the book and hedger.
+    bad = {
+        "set_oracle": {
+            0: [(59, "oracle_heartbeat"), (86_401, "oracle_heartbeat")],
+            1: [(10**15 - 1, "max_deviation"), (2 * 10**17 + 1, "max_deviation")],
+            2: [(419, "twap_window"), (7_201, "twap_window")],
+        },
+        "set_breakers": {
+            0: [(10**16 - 1, "max_spot_move"), (5 * 10**17 + 1, "max_spot_move")],
+            1: [(299, "spot_move_window"), (DAY + 1, "spot_move_window")],
+            2: [(10**15, "max_drawdown"), (5 * 10**17 + 1, "max_drawdown")],
+            3: [(HOUR - 1, "drawdown_window"), (8 * DAY, "drawdown_window")],
+            4: [(10**18 + 1, "min_pool_depth")],
+            5: [(299, "cooldown"), (7 * DAY + 1, "cooldown")],
+        },
+        "set_limits": {
+            0: [(0, "max_utilisation"), (9 * 10**17 + 1, "max_utilisation")],
+            1: [(0, "max_vega_ratio"), (10**18 + 1, "max_vega_ratio")],
+            2: [(0, "max_gamma_ratio"), (2 * 10**17 + 1, "max_gamma_ratio")],
+            3: [(2 * 10**17 + 1, "delta_band")],
+        },
+        "set_budget_rules": {
+            0: [(10**16 - 1, "budget_floor"), (10**18 + 1, "budget_floor")],
+            1: [(10**16 - 1, "budget_rate"), (10**18 + 1, "budget_rate")],
+        },
+        "set_deposit_cap": {0: [(10**12 * USD + 1, "deposit_cap")]},
+    }
+    for name, positions in bad.items():
+        for i, cases in positions.items():
+            for value, what in cases:
+                args = list(setters[name])
+                args[i] = value
+                with ape.reverts(f"guard: {what} out of bounds"):
+                    getattr(g, name)(*args, sender=owner)
+    with ape.reverts("guard: caller is not the keeper"):
+        g.post_risk_budget(10**18, sender=attacker)
+    for target in (10**17 - 1, 10**18 + 1):
+        with ape.reverts("guard: risk budget out of bounds"):
+            g.post_risk_budget(target, sender=keeper)
+    # Changed: cancel_change is the shared param_timelock's (one message for every contract).
+    with ape.reverts("timelock: caller is not the owner"):
         g.cancel_change(b"\x01" * 32, sender=attacker)
     with ape.reverts("timelock: change not queued"):
         g.cancel_change(b"\x01" * 32, sender=owner)
 
 
 def test_loosening_waits_tightening_applies_at_once_everywhere(h, owner, attacker, chain):
-    """Vault cap, hedge limits, book risk limits and market spread share the timelock rule."""
-    v, hd, b, mk = h.vault, h.hedger, h.book, h.options
-    for contract, prefix in ((hd, "hedger"), (b, "book"), (mk, "market"), (h.guard, "guard")):
-        with ape.reverts(f"{prefix}: caller is not the owner"):
+    """Deposit cap, oracle knobs, hedge limits and caps, sale limits and market spread share the timelock rule."""
+    g, hd, b, mk = h.guard, h.hedger, h.book, h.options
+    for contract in (hd, b, mk, g):
+        with ape.reverts("timelock: caller is not the owner"):
             contract.cancel_change(b"\x01" * 32, sender=attacker)
     with ape.reverts("hedger: caller is not the owner"):
         hd.set_hedge_caps(10**17, 10**17, sender=attacker)
-    cap = v.deposit_cap()
-    v.set_deposit_cap(cap - 1, sender=owner)  # lower cap: at once
-    assert v.deposit_cap() == cap - 1
-    tx = v.set_deposit_cap(cap, sender=owner)  # raising it back waits
-    (q,) = tx.events.filter(v.ChangeQueued)
-    assert v.deposit_cap() == cap - 1
-    v.cancel_change(q.change_id, sender=owner)
-    assert v.queued(q.change_id) == 0
+    # Changed: the deposit cap moved from the vault to the risk guard.
+    cap = g.deposit_cap()
+    g.set_deposit_cap(cap - 1, sender=owner)  # lower cap: at once
+    assert g.deposit_cap() == cap - 1
+    tx = g.set_deposit_cap(cap, sender=owner)  # raising it back waits
+    (q,) = tx.events.filter(g.ChangeQueued)
+    assert g.deposit_cap() == cap - 1
+    g.cancel_change(q.change_id, sender=owner)
+    assert g.queued(q.change_id) == 0
     with ape.reverts("timelock: change not queued"):
-        v.cancel_change(q.change_id, sender=owner)
+        g.cancel_change(q.change_id, sender=owner)
 
-    hd.set_hedge_limits(600, 10**16, 10**16, 10**17, 300, 10**16, sender=owner)  # tighter deviation: at once
-    assert hd.max_oracle_dex_deviation() == 10**16
-    hd.set_hedge_limits(600, 10**16, 10**16, 25 * 10**16, 300, 10**16, sender=owner)  # bigger trades: queued
+    # Changed: the deviation knob lives on the guard (set_oracle), one for breaker and hedger.
+    g.set_oracle(3_600, 10**16, 600, sender=owner)  # tighter deviation: at once
+    assert g.max_deviation() == 10**16
+    hd.set_hedge_limits(10**16, 25 * 10**16, 300, sender=owner)  # bigger trades: queued
     assert hd.max_trade() == 10**17
-    b.set_risk_limits(9 * 10**17, 25 * 10**16, 5 * 10**16, sender=owner)
-    assert b.max_utilisation() == 5 * 10**17
+    # Changed: the sale limits moved from the book (set_risk_limits) to the guard (set_limits, with the band).
+    g.set_limits(9 * 10**17, 25 * 10**16, 5 * 10**16, 10**16, sender=owner)
+    assert g.max_utilisation() == 5 * 10**17
     mk.set_spread(0, sender=owner)
     assert mk.spread() == 2 * 10**16
     hd.set_hedge_caps(10**17, 10**17, sender=owner)  # tighter caps: at once
     assert hd.max_hourly_notional() == 10**17
     chain.pending_timestamp += DAY
-    hd.set_hedge_limits(600, 10**16, 10**16, 25 * 10**16, 300, 10**16, sender=owner)
-    b.set_risk_limits(9 * 10**17, 25 * 10**16, 5 * 10**16, sender=owner)
+    hd.set_hedge_limits(10**16, 25 * 10**16, 300, sender=owner)
+    g.set_limits(9 * 10**17, 25 * 10**16, 5 * 10**16, 10**16, sender=owner)
     mk.set_spread(0, sender=owner)
-    assert (hd.max_trade(), b.max_utilisation(), mk.spread()) == (25 * 10**16, 9 * 10**17, 0)
+    assert (hd.max_trade(), g.max_utilisation(), mk.spread()) == (25 * 10**16, 9 * 10**17, 0)
     chain.pending_timestamp += 8 * DAY  # a queued change not applied within the grace period lapses
-    tx = v.set_deposit_cap(cap, sender=owner)
-    assert len(tx.events.filter(v.ChangeQueued)) == 1 and v.deposit_cap() == cap - 1
+    tx = g.set_deposit_cap(cap, sender=owner)
+    assert len(tx.events.filter(g.ChangeQueued)) == 1 and g.deposit_cap() == cap - 1
 
 
 def test_rolling_hourly_and_daily_hedge_caps(h, owner, keeper, chain):
@@ -331,4 +408,3 @@ def test_a_flash_swap_cannot_trip_the_pool_breakers_but_holding_the_pool_for_a_b
     chain.mine()
     tx = g.poke(sender=stranger)
     assert "thin_liquidity" in tripped(tx, g) and g.level() == 1
-

@@ -5,17 +5,19 @@ jumping, guardian trips and resets, each followed by a public poke. After every
 step, checked against the rules (not against a copy of the code):
 - the level is never better than the worst breaker whose condition holds now;
 - it recovers at most one step per poke, and only a full cooldown after its last
-  change, unless the guardian reset it or a halt outlived MAX_HALT;
-- halted happens only by the guardian, and a poke never lifts it early.
+  change, unless the guardian reset it or a halt spent its budget (MAX_HALT per
+  HALT_EPOCH; changed from a fixed MAX_HALT per halt);
+- halted happens only by the guardian, and a poke never lifts it early;
+- withdrawals wait (`halted()`) only while the level is halted.
 Each example runs in its own chain snapshot.
 """
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.integration.helpers import LEVEL_OF
 from tests.integration.test_hedging import seed
 
 SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-LEVEL_OF = [2, 1, 1, 2, 1, 1]  # per breaker bit, as RiskGuard.LEVELS
 
 steps = st.lists(
     st.one_of(
@@ -40,11 +42,14 @@ def test_level_follows_the_graduated_rules(chain, hedged, depositor, buyer, keep
     with chain.isolate():
         h = seed(hedged, depositor, buyer, keeper, chain)
         g = h.guard
-        cooldown, max_halt = g.cooldown(), g.MAX_HALT()
+        cooldown = g.cooldown()
         g.poke(sender=stranger)
         level, since, halted_by_guardian = g.level(), g.level_since(), False
+        halt_end = None
         for action, arg in history:
             reset_now = False
+            if level == 3:  # when the halt's budget runs out (halt_left() counts down while halted)
+                halt_end = chain.blocks.head.timestamp + g.halt_left()
             if action == "wait":
                 chain.pending_timestamp += arg
             elif action == "feed":
@@ -65,8 +70,10 @@ def test_level_follows_the_graduated_rules(chain, hedged, depositor, buyer, keep
             assert new >= worst_live(g)
             if new < level:
                 assert new == level - 1, f"recovered {level} -> {new} in one call"
-                halt_expired = level == 3 and now >= since + max_halt
+                halt_expired = level == 3 and now >= halt_end
                 assert reset_now or halt_expired or now >= since + cooldown, "recovered inside the cooldown"
             if new == 3:
                 assert halted_by_guardian, "halted without the guardian"
+            if g.halted():
+                assert new == 3
             level, since = new, g.level_since()
