@@ -47,6 +47,7 @@ bench: setup
 	$(BIN)/python benchmarks/gas_ballast.py
 	$(BIN)/python benchmarks/gas_black_scholes.py
 	$(BIN)/python benchmarks/bench_greeks.py
+	$(BIN)/python benchmarks/bench_backtest.py
 
 # The ABIs the keeper reads (keeper/abi/*.json) from the compiled contracts and npm; rerun after a contract changes.
 abis: setup
