@@ -562,7 +562,7 @@ def _halt_left() -> uint256:
     @dev Seconds of guardian halt left in the current epoch.
     """
     h: uint256 = self._halt
-    if block.timestamp >= (h >> 64) + c.HALT_EPOCH:
+    if block.timestamp >= ((h >> 64) & M64) + c.HALT_EPOCH:
         return c.MAX_HALT
     return c.MAX_HALT - min(h & M64, c.MAX_HALT)
 
@@ -571,7 +571,7 @@ def _halt_left() -> uint256:
 def _spend_halt(seconds: uint256):
     h: uint256 = self._halt
     spent: uint256 = h & M64
-    start: uint256 = h >> 64
+    start: uint256 = (h >> 64) & M64
     if block.timestamp >= start + c.HALT_EPOCH:
         spent = 0
         start = block.timestamp

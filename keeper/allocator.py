@@ -574,8 +574,10 @@ def _kernel(t, spot, fresh, pool_price, depth_a, fee_a, nav_a, nps, hwm, cash, h
         q_buy = max(slip_room - gap_buy, 0.0) / ipu
         q_sell = max(slip_room - gap_sell, 0.0) / ipu
         cash_free = cash[i] if settle[i] <= 0.0 else 0.0   # a settlement shortfall claims all the cash
-        hi_cap = min(min(cap_usd, q_buy), cash_free) / S
-        lo_cap = -min(min(cap_usd, q_sell) / S, hedge * (1.0 - _ROUND_MARGIN))
+        # (1 - _ROUND_MARGIN) on every bound: a trade exactly at a cap would fail
+        # on-chain after float -> integer rounding
+        hi_cap = min(min(cap_usd, q_buy), cash_free) / S * (1.0 - _ROUND_MARGIN)
+        lo_cap = -min(min(cap_usd, q_sell) / S, hedge) * (1.0 - _ROUND_MARGIN)
         allowed = dev_ok and cool_ok and level < 3 and live
         lo = min(max(lo_lvl, lo_cap), 0.0) + 0.0 if allowed else 0.0    # + 0.0: no -0.0
         hi = max(min(hi_lvl, hi_cap), 0.0) if allowed else 0.0

@@ -44,3 +44,9 @@ def valuation(spot: uint256, hedge: uint256) -> IOptionBook.Valuation:
 @external
 def cache() -> (uint256, uint256, uint256):
     return 0, 0, 0
+
+
+@view
+@external
+def liability_at(spot: uint256) -> (uint256, bool):
+    return self.liability, not self.stale

@@ -2,11 +2,13 @@
 """
 @title ReadTwice (tests only)
 @notice An attacker contract: inside ONE transaction it has the risk guard read
-        the oracle and the pool, then moves both (a large swap up to a price
-        limit on the Uniswap pool, and a new answer on the test feed, which
-        anyone may set), and has the guard read again. Records both readings,
-        the guard's live view in between, and what `spot()` said, then swaps
-        back. The guard reads once per transaction, so both readings match.
+        the oracle and the pool (trying to seed the guard's per-transaction
+        reading), then moves both (a large swap up to a price limit on the
+        Uniswap pool, and a new answer on the test feed, which anyone may set),
+        and has the guard read again. Records both readings, what `quick()`
+        said and the level a poke measured, then swaps back. The guard caches a
+        reading only for the hedger, so the second reading is the live one: a
+        seeded stale reading can never reach a hedge.
 @custom:kill Test contract; nothing to disable.
 """
 from ethereum.ercs import IERC20
@@ -38,8 +40,7 @@ interface ISwapRouter:
 
 interface IGuard:
     def read() -> Reading: nonpayable
-    def reading() -> Reading: view
-    def spot() -> (uint256, uint256): view
+    def quick() -> (uint256, bool, uint8): view
     def poke() -> uint8: nonpayable
 
 
@@ -49,7 +50,6 @@ interface IFeed:
 
 first: public(Reading)
 second: public(Reading)
-live: public(Reading)
 spot_seen: public(uint256)
 level_seen: public(uint8)
 
@@ -71,8 +71,7 @@ def attack(
     self.first = extcall IGuard(guard).read()
     got: uint256 = self._swap(router, usdc, weth, fee, usdc_in, price_limit)
     extcall IFeed(feed).set_answer(new_answer)
-    self.live = staticcall IGuard(guard).reading()
     self.second = extcall IGuard(guard).read()
-    self.spot_seen = (staticcall IGuard(guard).spot())[0]
+    self.spot_seen = (staticcall IGuard(guard).quick())[0]
     self.level_seen = extcall IGuard(guard).poke()
     self._swap(router, weth, usdc, fee, got, 0)

@@ -53,8 +53,8 @@ def test_vol_jump_beyond_rate_limit_is_rejected(system, keeper, owner, chain):
     rate = book.max_vol_rate()  # wad vol per second (default: 1.00 per day)
     chain.pending_timestamp += 3_600
     post(system.feed, owner, 3_000)
-    # A post moves at most rate x min(time since the last post, VOL_ACCRUAL_CAP = 1 h).
-    allowed = rate * min(chain.pending_timestamp - book.marks(sid).vol_posted_at, 3_600)
+    # A post moves at most rate x min(time since the last post, VOL_ACCRUAL_CAP = 15 min).
+    allowed = rate * min(chain.pending_timestamp - book.marks(sid).vol_posted_at, 900)
     with ape.reverts("book: vol moved faster than max_vol_rate"):
         book.post_vols([sid], [int(0.6 * WAD) + allowed + rate * 10], sender=keeper)
     tx = book.post_vols([sid], [int(0.6 * WAD) + allowed - rate], sender=keeper)

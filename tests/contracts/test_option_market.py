@@ -150,10 +150,13 @@ def test_bad_buys_revert_with_reason(s, chain, owner, keeper, guardian, buyer, f
     with ape.reverts("pausable: contract is paused"):
         s.options.buy(call, WAD, q, deadline, sender=buyer)
     s.vault.unpause(sender=guardian)
-    # A stale oracle is caught first by the guard's measurement (oracle_stale breaker:
-    # withdraw-only), so the sale is refused as a tripped breaker (was "oracle: stale").
+    # A stale oracle: sales check the level as last measured (still normal: nobody
+    # poked) and the oracle now (was "oracle: stale"); once poked, the breaker says so.
     chain.pending_timestamp += s.guard.oracle_heartbeat() + 1
     chain.mine()
+    with ape.reverts("market: oracle stale"):
+        s.options.buy(call, WAD, q, chain.pending_timestamp + 600, sender=buyer)
+    s.guard.poke(sender=buyer)
     with ape.reverts("market: circuit breaker tripped, no sales"):
         s.options.buy(call, WAD, q, chain.pending_timestamp + 600, sender=buyer)
     # After expiry the series is no longer open (the book says so now), before and

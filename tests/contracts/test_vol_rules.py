@@ -7,7 +7,7 @@ import pytest
 from tests.conftest import USD
 from tests.contracts.conftest import DAY, WAD, new_series, post
 
-VOL_ACCRUAL_CAP = 3_600
+VOL_ACCRUAL_CAP = 900  # constants.VOL_ACCRUAL_CAP
 MAX_NEW_VOL_GAP = 25 * 10**16
 MIN_VOL, MAX_VOL = 5 * 10**16, 3 * 10**18
 
@@ -15,7 +15,7 @@ MIN_VOL, MAX_VOL = 5 * 10**16, 3 * 10**18
 def test_vol_floor_and_cap_are_owner_bounds(system, chain, owner, keeper):
     book = system.book
     assert (book.vol_floor(), book.vol_cap()) == (2 * 10**17, 2 * 10**18)
-    sid, _ = new_series(system, keeper, chain, 3_000, True, vol=0.32)
+    sid, _ = new_series(system, keeper, chain, 3_000, True, vol=0.31)  # within one post (~1 vol point) of the floor
     tx = book.set_vol_bounds(3 * 10**17, 15 * 10**17, sender=owner)  # narrower: at once
     assert [(e.name, e.value) for e in tx.events.filter(book.ParameterSet)] == [
         ("vol_floor", 3 * 10**17), ("vol_cap", 15 * 10**17)
@@ -48,7 +48,7 @@ def test_a_quiet_period_does_not_bank_a_large_vol_move(system, chain, owner, kee
     book = system.book
     sid, _ = new_series(system, keeper, chain, 3_000, True, days=30, vol=0.6)
     rate = book.max_vol_rate()
-    step = rate * VOL_ACCRUAL_CAP  # about 4.2 vol points (not 3 days x 100 points)
+    step = rate * VOL_ACCRUAL_CAP  # about 1 vol point (not 3 days x 100 points)
     chain.pending_timestamp += 3 * DAY
     post(system.feed, owner, 3_000)
     with ape.reverts("book: vol moved faster than max_vol_rate"):

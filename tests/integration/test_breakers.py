@@ -57,8 +57,8 @@ def test_oracle_stale_sends_to_withdraw_only_and_recovery_is_one_step_per_cooldo
 
 
 def test_deposits_read_the_last_measured_level_and_the_oracles_freshness(h, owner, attacker, depositor, buyer, stranger, chain):
-    """Changed: deposits no longer measure the breakers; they read the level the
-    guard last measured and the oracle's freshness (RiskGuard.quick()). Anyone's
+    """Changed: deposits and sales no longer measure the breakers; they read the level
+    the guard last measured and the oracle's freshness (RiskGuard.quick()). Anyone's
     poke closes them."""
     g = h.guard
     h.m.usdc.mint(depositor, 10_000 * USD, sender=depositor)
@@ -75,12 +75,15 @@ def test_deposits_read_the_last_measured_level_and_the_oracles_freshness(h, owne
     assert g.conditions() == 1 << BIT["oracle_dex_deviation"] and g.level() == 0
     tx = h.vault.deposit(1_000 * USD, sender=depositor)  # not measured: the last level (0) stands
     assert not tx.events.filter(g.BreakerTripped) and g.level() == 0
-    with ape.reverts("market: circuit breaker tripped, no sales"):  # a sale measures first
-        h.options.buy(h.sid, WAD, 10**12, chain.pending_timestamp + 60, sender=buyer)
+    # Changed: a sale also reads the last measured level (it is priced from the oracle,
+    # which is fresh; the pool's deviation matters to hedges, which measure it)
+    h.options.buy(h.sid, WAD, 10**12, chain.pending_timestamp + 60, sender=buyer)
     tx = g.poke(sender=stranger)
     assert tripped(tx, g) == {"oracle_dex_deviation"} and levels(tx, g) == [(0, 1)]
     with ape.reverts("vault: circuit breaker tripped, deposits closed"):
         h.vault.deposit(1_000 * USD, sender=depositor)
+    with ape.reverts("market: circuit breaker tripped, no sales"):
+        h.options.buy(h.sid, WAD, 10**12, chain.pending_timestamp + 60, sender=buyer)
 
 
 def test_sustained_pool_manipulation_trips_the_deviation_breaker(h, owner, attacker, depositor, buyer, stranger, chain):

@@ -460,6 +460,10 @@ def test_trade_matches_scipy(rs):
         if h == 0:  # no band (budget or delta_band 0): infinite risk weight, the nearest feasible point to the target
             assert x == np.clip(tgt - d, lo, hi)
             continue
+        if not (math.isfinite(lam) and math.isfinite(ipu)):
+            # no pool depth to trade against: the objective is infinite away from 0,
+            # so the allocator may only move within what it can price (checked elsewhere)
+            continue
         k = lam * S / h
 
         def cost(x):
