@@ -53,7 +53,7 @@ def hedge(hedger, feed, keeper, label):
     `hedge_order` (the one home of the size and the oracle min_out floor), checked on-chain."""
     spot_wad = feed.latestAnswer() * 10 ** (18 - feed.decimals())
     trade_eth = -hedger.net_delta() / WAD
-    order = hedge_order(trade_eth, spot_wad / WAD, max_slippage=hedger.max_slippage() / WAD,
+    order = hedge_order(trade_eth, spot_wad / WAD, max_slippage=hedger.max_slippage() / WAD, cost_fraction=0.005,
                         now=chain.pending_timestamp, spot_wad=spot_wad)
     amount = order.amount_in if order.buy else min(order.amount_in, project.Vault.at(hedger.vault()).hedge_units())
     tx = hedger.rebalance(order.buy, amount, order.min_out, order.deadline, sender=keeper)

@@ -54,7 +54,7 @@ def main():
 
     delta_before = hedger.net_delta()
     # 15,000 USDC of WETH, converted by the allocator's hedge_order (the one home of the oracle floor)
-    order = hedge_order(15_000 / 3_000, 3_000.0, max_slippage=hedger.max_slippage() / WAD,
+    order = hedge_order(15_000 / 3_000, 3_000.0, max_slippage=hedger.max_slippage() / WAD, cost_fraction=0.005,
                         now=chain.pending_timestamp, spot_wad=3_000 * WAD)
     got = hedger.rebalance(order.buy, order.amount_in, order.min_out, order.deadline, sender=keeper).return_value
     assert got >= order.min_out_floor and abs(hedger.net_delta()) < abs(delta_before)

@@ -156,9 +156,6 @@ def test_bad_buys_revert_with_reason(s, chain, owner, keeper, guardian, buyer, f
     chain.mine()
     with ape.reverts("market: oracle stale"):
         s.options.buy(call, WAD, q, chain.pending_timestamp + 600, sender=buyer)
-    s.guard.poke(sender=buyer)
-    with ape.reverts("market: circuit breaker tripped, no sales"):
-        s.options.buy(call, WAD, q, chain.pending_timestamp + 600, sender=buyer)
     # After expiry the series is no longer open (the book says so now), before and
     # after a refresh drops it from the live set.
     chain.pending_timestamp = expiry + 1
@@ -169,6 +166,12 @@ def test_bad_buys_revert_with_reason(s, chain, owner, keeper, guardian, buyer, f
     s.book.update_marks(sender=buyer)
     assert s.book.live_count() == 0
     with ape.reverts("book: series not open"):
+        s.options.buy(call, WAD, q, chain.pending_timestamp + 600, sender=buyer)
+    # once anyone pokes a stale oracle, the latched breaker refuses sales first
+    chain.pending_timestamp += s.guard.oracle_heartbeat() + 1
+    chain.mine()
+    s.guard.poke(sender=buyer)
+    with ape.reverts("market: circuit breaker tripped, no sales"):
         s.options.buy(call, WAD, q, chain.pending_timestamp + 600, sender=buyer)
 
 
